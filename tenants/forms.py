@@ -1,0 +1,29 @@
+from django import forms
+from django.core.exceptions import ValidationError
+
+from tenants.services import check_new_tenant
+from tenants.slugs import RESERVED_SLUGS
+
+
+class NewTenantForm(forms.Form):
+    """The global admin's "add tenant" form: the same inputs and checks as the CLI and the API."""
+
+    slug = forms.CharField(
+        max_length=40,
+        help_text="The subdomain: 3-40 lowercase letters, digits and hyphens, starting with a letter. "
+        f"Reserved: {', '.join(sorted(RESERVED_SLUGS)[:8])}, ...",
+    )
+    name = forms.CharField(max_length=100)
+    owner_email = forms.EmailField(help_text="Receives a one-time link to set a password.")
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            check_new_tenant(data["slug"], data["name"], data["owner_email"])
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                for message in messages:
+                    self.add_error(field if field in self.fields else None, message)
+        return data
