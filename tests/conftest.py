@@ -11,19 +11,37 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
-from django_tenants.utils import tenant_context
+from django_tenants.utils import schema_exists, tenant_context
 
-from tenants.models import Tenant
+from tenants.models import Domain, Tenant
 from tenants.services import provision_tenant
 
 PASSWORD = "a-long-test-password"
 
 
+TEST_TENANTS = {"acme": "Acme", "globex": "Globex"}
+
+
+def ensure_test_tenant(slug: str) -> Tenant:
+    """The session's tenant, provisioned once. A ``transactional_db`` test ends with Django's flush,
+    which truncates the public tables (tenant and domain rows) but not the tenant schemas, so the
+    rows are put back over the schema that is still there, users and all."""
+    tenant = Tenant.objects.filter(slug=slug).first()
+    if tenant is not None:
+        return tenant
+    if schema_exists(slug):
+        tenant = Tenant(schema_name=slug, slug=slug, name=TEST_TENANTS[slug])
+        tenant.save(verbosity=0)  # the schema exists, so nothing is migrated
+        Domain.objects.create(domain=tenant.primary_host, tenant=tenant, is_primary=True)
+        return tenant
+    return provision_tenant(slug, TEST_TENANTS[slug], f"owner@{slug}.test", owner_password=PASSWORD).tenant
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
-        provision_tenant("acme", "Acme", "owner@acme.test", owner_password=PASSWORD)
-        provision_tenant("globex", "Globex", "owner@globex.test", owner_password=PASSWORD)
+        for slug in TEST_TENANTS:
+            ensure_test_tenant(slug)
     yield
 
 
@@ -38,12 +56,12 @@ def _fresh_cache_and_schema():
 
 @pytest.fixture
 def tenant(db) -> Tenant:
-    return Tenant.objects.get(slug="acme")
+    return ensure_test_tenant("acme")
 
 
 @pytest.fixture
 def other_tenant(db) -> Tenant:
-    return Tenant.objects.get(slug="globex")
+    return ensure_test_tenant("globex")
 
 
 def host_client(host: str) -> Client:
