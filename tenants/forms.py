@@ -1,6 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from tenants.models import Tenant
 from tenants.services import check_new_tenant
 from tenants.slugs import RESERVED_SLUGS
 
@@ -15,6 +16,12 @@ class NewTenantForm(forms.Form):
     )
     name = forms.CharField(max_length=100)
     owner_email = forms.EmailField(help_text="Receives a one-time link to set a password.")
+
+    def __init__(self, *args, instance=None, **kwargs):
+        # The admin hands every form an ``instance`` and reads it back (for inlines: none here);
+        # the real tenant exists only once the provisioning service has created it.
+        super().__init__(*args, **kwargs)
+        self.instance = instance if instance is not None else Tenant()
 
     def clean(self):
         data = super().clean()

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import IntegerField
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
@@ -121,6 +121,10 @@ def delete_tenant(tenant: Tenant) -> None:
     """Drop the tenant's schema and delete its rows (domains cascade), in one transaction."""
     slug = tenant.slug
     with transaction.atomic():
+        # Deferred foreign-key checks still pending in this transaction (rows written earlier in
+        # it) would make PostgreSQL refuse the DROP; running them now lets the drop proceed.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         tenant.delete(force_drop=True)
     logger.info("deleted tenant %s", slug)
 

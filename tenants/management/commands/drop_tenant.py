@@ -5,6 +5,8 @@ from tenants.services import delete_tenant
 
 
 class Command(BaseCommand):
+    # Named drop_tenant because django-tenants ships an interactive `delete_tenant` that bypasses
+    # the lifecycle service and would shadow ours (it comes first in INSTALLED_APPS).
     help = "Delete a tenant and drop its schema with all its data. Irreversible."
 
     def add_arguments(self, parser):

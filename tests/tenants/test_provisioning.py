@@ -1,0 +1,112 @@
+"""Provisioning is all or nothing, and every door (service, CLI, admin) gives the same answers."""
+
+from urllib.parse import urlsplit
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django_tenants.utils import schema_exists, tenant_context
+
+from tenants import services
+from tenants.models import Domain, Tenant
+from tests.conftest import host_client
+
+pytestmark = pytest.mark.django_db
+
+
+def test_provisioning_creates_the_schema_the_domain_and_the_owner(settings):
+    provisioned = services.provision_tenant("initech", "Initech", "Boss@Initech.test")
+    tenant = provisioned.tenant
+    assert tenant.schema_name == "initech" and schema_exists("initech")
+    assert list(tenant.domains.values_list("domain", "is_primary")) == [(f"initech.{settings.BASE_DOMAIN}", True)]
+    with tenant_context(tenant):
+        owner = get_user_model().objects.get()
+        assert owner.email == "boss@initech.test"
+        assert owner.is_staff and not owner.has_usable_password()
+    assert provisioned.set_password_url.startswith(f"http://initech.{settings.BASE_DOMAIN}:")
+    # The owner is not visible from the public schema or another tenant.
+    connection.set_schema_to_public()
+    assert not get_user_model().objects.filter(email="boss@initech.test").exists()
+
+
+def test_hyphenated_slug_gets_an_underscored_schema():
+    tenant = services.provision_tenant("big-corp", "Big Corp", "a@big.test").tenant
+    assert tenant.schema_name == "big_corp" and schema_exists("big_corp")
+
+
+@pytest.mark.parametrize(
+    ("step", "target"),
+    [
+        ("domain", "tenants.services.Domain.objects.create"),
+        ("owner", "tenants.services.set_password_url"),
+    ],
+)
+def test_a_failure_after_the_schema_is_created_leaves_nothing_behind(monkeypatch, step, target):
+    def fail(*args, **kwargs):
+        # The schema exists by now: provisioning created and migrated it before this step.
+        assert schema_exists("doomed")
+        raise RuntimeError(f"injected failure at the {step} step")
+
+    monkeypatch.setattr(target, fail)
+    with pytest.raises(RuntimeError, match="injected failure"):
+        services.provision_tenant("doomed", "Doomed", "owner@doomed.test")
+
+    assert not schema_exists("doomed")
+    assert not Tenant.objects.filter(slug="doomed").exists()
+    assert not Domain.objects.filter(domain__startswith="doomed.").exists()
+
+
+def test_a_taken_slug_is_a_validation_error_not_a_database_error(tenant):
+    with pytest.raises(ValidationError) as excinfo:
+        services.provision_tenant("acme", "Another Acme", "x@acme2.test")
+    assert excinfo.value.message_dict == {"slug": ["The slug 'acme' is already taken."]}
+
+
+def test_bad_input_is_reported_field_by_field():
+    with pytest.raises(ValidationError) as excinfo:
+        services.provision_tenant("www", "", "not-an-email")
+    errors = excinfo.value.message_dict
+    assert set(errors) == {"slug", "name", "owner_email"}
+    assert "reserved" in errors["slug"][0]
+
+
+def test_the_owner_sets_a_password_through_the_one_time_link():
+    provisioned = services.provision_tenant("hooli", "Hooli", "gavin@hooli.test")
+    client = host_client(provisioned.tenant.primary_host)
+    path = urlsplit(provisioned.set_password_url).path
+
+    response = client.get(path)  # Django moves the token into the session and redirects
+    assert response.status_code == 302
+    form_url = response["Location"]
+    response = client.post(form_url, {"new_password1": "Correct-Horse-42", "new_password2": "Correct-Horse-42"})
+    assert response.status_code == 302
+
+    login = client.post("/admin/login/?next=/admin/", {"username": "gavin@hooli.test", "password": "Correct-Horse-42"})
+    assert login.status_code == 302 and login["Location"] == "/admin/"
+    # The link was for one use only.
+    again = host_client(provisioned.tenant.primary_host).get(path, follow=True)
+    assert b"invalid" in again.content.lower()
+
+
+def test_suspend_and_reactivate_record_the_status_and_reason(tenant):
+    services.suspend_tenant(tenant, "unpaid")
+    tenant.refresh_from_db()
+    assert (tenant.status, tenant.suspended_reason) == ("suspended", "unpaid")
+    services.reactivate_tenant(tenant)
+    tenant.refresh_from_db()
+    assert (tenant.status, tenant.suspended_reason) == ("active", "")
+
+
+def test_deleting_a_tenant_drops_its_schema_and_its_domains():
+    tenant = services.provision_tenant("gone", "Gone", "o@gone.test").tenant
+    services.delete_tenant(tenant)
+    assert not schema_exists("gone")
+    assert not Domain.objects.filter(domain__startswith="gone.").exists()
+    assert host_client(f"gone.{tenant.primary_host.split('.', 1)[1]}").get("/").status_code == 404
+
+
+def test_user_counts_come_from_each_tenants_own_schema(tenant, other_tenant, make_user):
+    make_user("second@acme.test", tenant)
+    counts = {t.slug: t.user_count for t in services.with_user_counts(Tenant.objects.all())}
+    assert counts["acme"] == counts["globex"] + 1
