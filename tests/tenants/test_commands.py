@@ -41,7 +41,7 @@ def test_provision_tenant_refuses_a_bad_or_taken_slug_with_one_line(tenant, slug
 
 def test_provision_tenant_exits_non_zero_from_the_shell():
     # A reserved slug is refused before any database write, so this real process is harmless.
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     result = subprocess.run(
         [sys.executable, "manage.py", "provision_tenant", "admin", "--name", "X", "--owner-email", "x@x.test"],
         cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60,
