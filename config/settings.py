@@ -63,6 +63,8 @@ PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenant"
 AUTH_USER_MODEL = "accounts.User"
 
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
 MIDDLEWARE = [
     # First: every later layer runs in the schema of the tenant named by the Host header.
     "tenants.middleware.TenantHostMiddleware",
@@ -75,8 +77,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-if PRODUCTION:
-    # Static files from gunicorn in production; runserver serves them itself on a dev machine.
+if PRODUCTION or STATIC_ROOT.is_dir():
+    # gunicorn serves collected static files through WhiteNoise (production, and the compose image,
+    # which collects them at build time); runserver serves them itself on a dev machine.
     MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 TEMPLATES = [
@@ -190,7 +193,6 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -205,6 +207,9 @@ STORAGES = {
 # --- Email -------------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"no-reply@{BASE_DOMAIN}")
+# For the SMTP backend (compose points it at Mailpit).
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
 
 # --- Logging -----------------------------------------------------------------------------------
 LOGGING = {

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The container's entrypoint. The first argument names the process: web, worker, beat, or migrate
+# (the public schema, then every tenant schema). Anything else runs as given, e.g.
+#   docker compose run --rm web python manage.py list_tenants
+set -euo pipefail
+
+# manage.py and the config package sit one level above this script, in the image and in a clone.
+cd "$(dirname "$(readlink -f "$0")")/.."
+
+migrate() {
+  # Public first: the tenant schemas to migrate are listed from its tenants table.
+  python manage.py migrate_schemas --shared --noinput
+  python manage.py migrate_schemas --noinput
+}
+
+case "${1:-}" in
+  web)
+    # Off unless asked (compose asks): replicas starting together would race on the same
+    # migrations, so a production release runs `migrate` once before starting them.
+    if [ "${MIGRATE_ON_START:-0}" = "1" ]; then
+      migrate
+    fi
+    exec gunicorn config.wsgi:application --bind 0.0.0.0:8000 --workers "${WEB_CONCURRENCY:-3}" \
+      --access-logfile -
+    ;;
+  worker)
+    exec celery -A config worker --loglevel=INFO
+    ;;
+  beat)
+    # The schedule file goes to /tmp: the image's code directory is not writable by its user.
+    exec celery -A config beat --loglevel=INFO \
+      --schedule "${CELERY_BEAT_SCHEDULE_FILE:-/tmp/celerybeat-schedule}"
+    ;;
+  migrate)
+    migrate
+    ;;
+  *)
+    exec "$@"
+    ;;
+esac

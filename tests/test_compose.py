@@ -1,0 +1,264 @@
+"""The containerised platform (compose.yaml, platform/), checked without a Docker engine.
+
+compose.yaml is validated against the Compose Specification's JSON schema, which check-jsonschema
+vendors, and every command the containers run is traced to something the project has: a dispatch
+word of platform/entrypoint.sh, the WSGI application, the Celery app, a management command, a
+file the Dockerfile copies from the repository.
+"""
+
+import copy
+import importlib
+import importlib.resources
+import json
+import re
+import shlex
+import subprocess
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+
+import jsonschema
+import pytest
+import yaml
+from celery import Celery
+from celery.app.utils import find_app
+from celery.bin.celery import celery as celery_cli
+from django.conf import settings
+from django.core.management import get_commands
+from django.urls import resolve
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "compose.yaml"
+DOCKERFILE = ROOT / "platform" / "Dockerfile"
+ENTRYPOINT = ROOT / "platform" / "entrypoint.sh"
+APP_SERVICES = ("web", "worker", "beat")
+
+
+def load_compose() -> dict:
+    # safe_load resolves the `<<: *app` merge keys, as Compose does before validating.
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+def compose_schema_errors(document: dict) -> list[str]:
+    vendored = importlib.resources.files("check_jsonschema.builtin_schemas.vendor")
+    schema = json.loads((vendored / "compose-spec.json").read_text())
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    validator = validator_class(schema)
+    errors = validator.iter_errors(document)
+    return [f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in errors]
+
+
+def as_words(command) -> list[str]:
+    """A Compose command (string or list) as its words."""
+    return shlex.split(command) if isinstance(command, str) else list(command)
+
+
+def entrypoint_branches() -> dict[str, str]:
+    """The dispatch words of entrypoint.sh's `case` and the text each one runs, `*` left out."""
+    text = ENTRYPOINT.read_text()
+    branches = {}
+    for words, body in re.findall(r"^\s*([\w|-]+)\)(.*?);;", text, re.MULTILINE | re.DOTALL):
+        for word in words.split("|"):
+            branches[word] = body
+    return branches
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined and comments dropped."""
+    lines = [line for line in DOCKERFILE.read_text().splitlines() if not line.lstrip().startswith("#")]
+    joined = re.sub(r"\\\n", " ", "\n".join(lines))
+    instructions = []
+    for line in filter(str.strip, joined.splitlines()):
+        keyword, arguments = line.strip().split(maxsplit=1)
+        instructions.append((keyword.upper(), arguments.strip()))
+    return instructions
+
+
+def dockerfile_copies_from_context() -> list[tuple[str, PurePosixPath]]:
+    """(repository path, container path) of every COPY that reads the build context."""
+    copies = []
+    workdir = PurePosixPath("/")
+    for keyword, arguments in dockerfile_instructions():
+        if keyword == "FROM":
+            workdir = PurePosixPath("/")
+        if keyword == "WORKDIR":
+            workdir = workdir / arguments
+        if keyword != "COPY":
+            continue
+        words = shlex.split(arguments)
+        if any(word.startswith("--from=") for word in words):
+            continue
+        *sources, destination = [word for word in words if not word.startswith("--")]
+        for source in sources:
+            target = workdir / destination
+            if destination.endswith("/") or len(sources) > 1:
+                target = target / PurePosixPath(source).name
+            copies.append((source, target))
+    return copies
+
+
+def repository_file_for(container_path: str) -> Path | None:
+    """The repository file or folder that the image holds at ``container_path``, if any."""
+    wanted = PurePosixPath(container_path)
+    for source, target in dockerfile_copies_from_context():
+        if wanted == target or target in wanted.parents:
+            return ROOT / source / wanted.relative_to(target)
+    return None
+
+
+def last_instruction(keyword: str) -> str:
+    return [arguments for name, arguments in dockerfile_instructions() if name == keyword][-1]
+
+
+def text_of_container_files() -> str:
+    return "\n".join(path.read_text() for path in (COMPOSE_FILE, DOCKERFILE, ENTRYPOINT))
+
+
+# --- compose.yaml ---------------------------------------------------------------------------------
+
+
+def test_compose_file_matches_the_compose_specification():
+    assert compose_schema_errors(load_compose()) == []
+
+
+@pytest.mark.parametrize(
+    "break_it",
+    [
+        pytest.param(lambda doc: doc["services"]["web"].update(ports="not-a-list"), id="ports-not-a-list"),
+        pytest.param(lambda doc: doc.update(servics={}), id="unknown-top-level-key"),
+        pytest.param(
+            lambda doc: doc["services"]["web"]["depends_on"]["postgres"].update(condition="when_ready"),
+            id="unknown-depends-on-condition",
+        ),
+    ],
+)
+def test_a_broken_compose_file_fails_the_specification(break_it):
+    broken = copy.deepcopy(load_compose())
+    break_it(broken)
+    assert compose_schema_errors(broken) != []
+
+
+def test_every_service_waited_on_as_healthy_has_a_healthcheck():
+    services = load_compose()["services"]
+    for name, service in services.items():
+        for dependency, condition in service.get("depends_on", {}).items():
+            assert dependency in services, f"{name} depends on unknown service {dependency}"
+            if condition["condition"] == "service_healthy":
+                assert "healthcheck" in services[dependency], f"{name} waits for {dependency}'s healthcheck"
+
+
+def test_compose_file_leaves_shell_variables_to_the_containers():
+    # Compose substitutes $NAME from the host's environment before any container starts; a
+    # variable meant for the container's shell (the worker's $HOSTNAME) must be written $$NAME.
+    unescaped = re.findall(r"\$\{?\w+", COMPOSE_FILE.read_text().replace("$$", ""))
+    assert unescaped == [], f"interpolated by Compose on the host: {unescaped}"
+
+
+def test_app_services_share_one_image_and_one_environment():
+    services = load_compose()["services"]
+    web = services["web"]
+    assert web["build"]["dockerfile"] == "platform/Dockerfile"
+    assert (ROOT / web["build"]["context"] / web["build"]["dockerfile"]).is_file()
+    for name in APP_SERVICES:
+        assert services[name]["build"] == web["build"]
+        assert services[name]["image"] == web["image"]
+        assert services[name]["environment"] == web["environment"]
+
+
+def test_app_services_reach_their_backing_services_by_compose_service_name():
+    compose = load_compose()
+    environment = compose["services"]["web"]["environment"]
+    for variable in ("DATABASE_URL", "REDIS_URL"):
+        assert urlsplit(environment[variable]).hostname in compose["services"], variable
+    assert environment["EMAIL_HOST"] in compose["services"]
+
+
+def test_web_healthcheck_asks_the_root_domain_for_its_health_page():
+    web = load_compose()["services"]["web"]
+    check = " ".join(web["healthcheck"]["test"])
+    url = re.search(r"https?://[^'\" ]+", check).group()
+    host = re.search(r"['\"]Host['\"]\s*:\s*['\"]([^'\"]+)['\"]", check).group(1)
+    assert host == web["environment"]["BASE_DOMAIN"], "the health page is served on the root domain"
+    assert urlsplit(url).port == 8000
+    assert resolve(urlsplit(url).path, urlconf=settings.PUBLIC_SCHEMA_URLCONF).url_name == "health"
+
+
+# --- what the containers run ------------------------------------------------------------------------
+
+
+def test_entrypoint_is_valid_bash():
+    result = subprocess.run(["bash", "-n", str(ENTRYPOINT)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_entrypoint_runs_any_other_command_as_given():
+    command = ["bash", str(ENTRYPOINT), "printf", "%s", "passed through"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert (result.returncode, result.stdout) == (0, "passed through"), result.stderr
+
+
+def test_each_app_service_runs_an_entrypoint_dispatch_word():
+    services = load_compose()["services"]
+    branches = entrypoint_branches()
+    for name in APP_SERVICES:
+        word = as_words(services[name]["command"])[0]
+        assert word in branches, f"{name}: entrypoint.sh has no `{word})` branch"
+    assert json.loads(last_instruction("CMD"))[0] in branches
+
+
+def test_web_branch_serves_the_projects_wsgi_application():
+    web = entrypoint_branches()["web"]
+    target = re.search(r"\bgunicorn\s+([\w.]+):(\w+)", web)
+    assert target, "the web branch runs gunicorn on a module:attribute"
+    module, attribute = target.groups()
+    assert (ROOT / (module.replace(".", "/") + ".py")).is_file()
+    assert callable(getattr(importlib.import_module(module), attribute))
+
+
+def test_every_celery_invocation_names_the_projects_app_and_a_real_subcommand():
+    invocations = re.findall(r"\bcelery\s+-A\s+(\S+)\s+(\w+)", text_of_container_files())
+    assert {subcommand for _, subcommand in invocations} >= {"worker", "beat", "inspect"}
+    assert (ROOT / "config" / "celery.py").is_file()
+    for app_name, subcommand in invocations:
+        # find_app is how `celery -A` resolves its argument (config -> config.celery:app).
+        assert isinstance(find_app(app_name), Celery), app_name
+        assert subcommand in celery_cli.commands, f"celery has no `{subcommand}` command"
+
+
+def test_every_management_command_named_is_a_real_one():
+    named = set(re.findall(r"\bpython\s+manage\.py\s+([\w-]+)", text_of_container_files()))
+    assert {"migrate_schemas", "collectstatic"} <= named
+    missing = named - set(get_commands())
+    assert not missing, f"not management commands: {sorted(missing)}"
+
+
+# --- platform/Dockerfile ----------------------------------------------------------------------------
+
+
+def test_dockerfile_copies_only_files_that_exist():
+    copies = dockerfile_copies_from_context()
+    assert copies
+    for source, _ in copies:
+        assert (ROOT / source).exists(), f"COPY {source}: no such file in the repository"
+
+
+def test_dockerfile_entrypoint_is_a_file_the_image_copies_from_the_repository():
+    program = json.loads(last_instruction("ENTRYPOINT"))[0]
+    assert repository_file_for(program) == ENTRYPOINT, f"ENTRYPOINT {program} is not platform/entrypoint.sh"
+
+
+def test_image_holds_every_local_app_and_the_project_package():
+    workdir = PurePosixPath(last_instruction("WORKDIR"))
+    local_packages = {
+        name.split(".")[0] for name in settings.INSTALLED_APPS if (ROOT / name.split(".")[0]).is_dir()
+    }
+    for name in sorted(local_packages | {"config", "manage.py"}):
+        assert repository_file_for(str(workdir / name)) is not None, f"the image has no /app/{name}"
+
+
+def test_image_installs_exactly_the_locked_runtime_dependencies():
+    syncs = [arguments for _, arguments in dockerfile_instructions() if "uv sync" in arguments]
+    assert syncs, "the Dockerfile never runs uv sync"
+    for arguments in syncs:
+        assert "--locked" in arguments.split(), arguments
+        assert "--no-dev" in arguments.split(), arguments
