@@ -47,6 +47,12 @@ SHARED_APPS = [
     "django.contrib.messages",
     "django.contrib.admin",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "knox",
+    "axes",
+    "shared_apps.operator_api",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -54,6 +60,9 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "django.contrib.admin",
     "tenant_apps.accounts",
+    "knox",
+    "axes",
+    "tenant_apps.outbox",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -168,8 +177,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Tenant users sign in through their tenant admin until the accounts pages exist.
-LOGIN_URL = "/admin/login/"
+# Tenant users sign in on their subdomain's own page (tenant_apps.accounts).
+LOGIN_URL = "/accounts/sign-in/"
 LOGIN_REDIRECT_URL = "/"
 # One-time set-password links sent to new tenant owners expire after this many seconds.
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600)
@@ -238,3 +247,148 @@ if PRODUCTION:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
+
+# --- Accounts and REST API ---------------------------------------------------------------------
+from datetime import timedelta  # noqa: E402
+
+# django-axes sees every sign-in (tenant sign-in page, token endpoints, both admins) through its
+# backend; its middleware turns a lockout into a response. Attempts are rows in the schema of the
+# host being signed in to, so a lockout on acme never locks the same email out of globex.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# Each parameter counts on its own: too many failures for one account, or from one address.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "tenant_apps.accounts.lockout.username_of_attempt"
+AXES_LOCKOUT_CALLABLE = "tenant_apps.accounts.lockout.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["password", "password1", "password2", "old_password", "new_password1",
+                             "new_password2", "token"]
+# Reverse proxies in front of Django (Caddy in production): the client address is then read
+# from X-Forwarded-For (tenant_apps.accounts.lockout.client_address).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if PRODUCTION else 0)
+AXES_CLIENT_IP_CALLABLE = "tenant_apps.accounts.lockout.client_address"
+
+# Invitation links stop working after this many days.
+INVITATION_EXPIRY_DAYS = env_int("INVITATION_EXPIRY_DAYS", 7)
+# Password-reset emails per address and hour (four times that per client address).
+PASSWORD_RESET_EMAILS_PER_HOUR = env_int("PASSWORD_RESET_EMAILS_PER_HOUR", 3)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tenant_apps.accounts.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "tenant_apps.accounts.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "tenant_apps.accounts.api.throttling.UserThrottle",
+        "tenant_apps.accounts.api.throttling.AnonThrottle",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "EXCEPTION_HANDLER": "tenant_apps.accounts.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Per-address throttles read the client from X-Forwarded-For behind the same proxies as axes.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT or None,
+}
+# Requests per user (or per client address when anonymous), per schema; read on every request.
+API_THROTTLE_RATES = {
+    "user": env_str("API_THROTTLE_USER", "600/min"),
+    "anon": env_str("API_THROTTLE_ANON", "60/min"),
+}
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env_int("API_TOKEN_TTL_HOURS", 10)),
+    "AUTH_HEADER_PREFIX": "Bearer",
+    "TOKEN_LIMIT_PER_USER": None,
+    "AUTO_REFRESH": False,
+}
+API_CONVENTIONS = (
+    "Authenticate with `Authorization: Bearer <token>` (POST /api/v1/auth/token/ with an email and "
+    "password; tokens expire and can be revoked) or with the session of the signed-in site. Ids are "
+    "UUIDs. Lists are paginated: `?page=N&page_size=N`, answering `{count, next, previous, results}`. "
+    "Errors: a 400 answers `{\"<field>\": [\"message\"]}` (errors not tied to a field under "
+    "`non_field_errors`); every other error answers `{\"detail\": \"message\"}`. Requests are "
+    "throttled per user (429), and repeated failed sign-ins lock the account and the address for a while."
+)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Workspace API",
+    "DESCRIPTION": "The API of one workspace, served on its own subdomain. " + API_CONVENTIONS,
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI's files are served by the platform itself, not fetched from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+}
+# Axes logs every sign-in at INFO; its lockouts are warnings.
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}
+
+# --- Transactional email -----------------------------------------------------------------------
+# Every email leaves through the outbox (tenant_apps.outbox; README, "Email delivery"). Which
+# backend the worker hands it to: EMAIL_PROVIDER names an ESP served by django-anymail (production);
+# unset, EMAIL_BACKEND decides (console by default; compose points SMTP at Mailpit).
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+
+# Provider -> (anymail backend, {ANYMAIL setting: required?}); each setting is read from the
+# environment variable of the same name, e.g. POSTMARK_SERVER_TOKEN.
+EMAIL_PROVIDERS = {
+    "postmark": ("anymail.backends.postmark.EmailBackend",
+                 {"POSTMARK_SERVER_TOKEN": True, "POSTMARK_API_URL": False, "POSTMARK_MESSAGE_STREAM": False}),
+    "sendgrid": ("anymail.backends.sendgrid.EmailBackend", {"SENDGRID_API_KEY": True}),
+    "mailgun": ("anymail.backends.mailgun.EmailBackend",
+                {"MAILGUN_API_KEY": True, "MAILGUN_SENDER_DOMAIN": False, "MAILGUN_API_URL": False,
+                 "MAILGUN_WEBHOOK_SIGNING_KEY": False}),
+    # Credentials and region come from boto3's own AWS_* variables (needs django-anymail[amazon-ses]).
+    "amazon_ses": ("anymail.backends.amazon_ses.EmailBackend", {"AMAZON_SES_CONFIGURATION_SET_NAME": False}),
+    "brevo": ("anymail.backends.brevo.EmailBackend", {"BREVO_API_KEY": True}),
+    # anymail's Resend backend plus the Idempotency-Key header: Resend de-duplicates resends.
+    "resend": ("tenant_apps.outbox.backends.ResendEmailBackend", {"RESEND_API_KEY": True}),
+}
+EMAIL_PROVIDER = env_str("EMAIL_PROVIDER", "").lower()
+ANYMAIL = {
+    # "user:password" the provider's webhook sends as basic auth (README, "Email delivery").
+    "WEBHOOK_SECRET": env_str("ANYMAIL_WEBHOOK_SECRET", "", required=PRODUCTION and bool(EMAIL_PROVIDER)),
+    # Below the task's soft time limit, so a hung provider is a retry, not a killed worker.
+    "REQUESTS_TIMEOUT": env_int("EMAIL_PROVIDER_TIMEOUT", 20),
+}
+if EMAIL_PROVIDER:
+    if EMAIL_PROVIDER not in EMAIL_PROVIDERS:
+        raise ImproperlyConfigured(f"EMAIL_PROVIDER={EMAIL_PROVIDER!r} is not one of {sorted(EMAIL_PROVIDERS)}.")
+    EMAIL_BACKEND, _provider_settings = EMAIL_PROVIDERS[EMAIL_PROVIDER]
+    for _name, _required in _provider_settings.items():
+        if _value := env_str(_name, "", required=_required):
+            ANYMAIL[_name] = _value
+
+# Retries of transient provider errors: exponential backoff with jitter, then failed.
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 6)
+OUTBOX_RETRY_BASE_SECONDS = float(env_int("OUTBOX_RETRY_BASE_SECONDS", 30))
+OUTBOX_RETRY_MAX_SECONDS = float(env_int("OUTBOX_RETRY_MAX_SECONDS", 900))
+# Recovery (beat, every OUTBOX_RECOVERY_INTERVAL_SECONDS, per active tenant): rows queued this long
+# past their due time are enqueued again; rows in "sending" this long are re-queued. The sending
+# timeout must stay above CELERY_TASK_TIME_LIMIT, or a live worker's row could be sent twice.
+OUTBOX_QUEUED_GRACE_SECONDS = float(env_int("OUTBOX_QUEUED_GRACE_SECONDS", 120))
+OUTBOX_SENDING_TIMEOUT_SECONDS = float(env_int("OUTBOX_SENDING_TIMEOUT_SECONDS", 600))
+if OUTBOX_SENDING_TIMEOUT_SECONDS <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("OUTBOX_SENDING_TIMEOUT_SECONDS must be longer than CELERY_TASK_TIME_LIMIT.")
+CELERY_BEAT_SCHEDULE["outbox-recover-stalled"] = {
+    "task": "outbox.recover_all_tenants",
+    "schedule": float(env_int("OUTBOX_RECOVERY_INTERVAL_SECONDS", 60)),
+}

@@ -1,8 +1,11 @@
 """URLs of the root domain (BASE_DOMAIN): the operator's side, in the public schema."""
 
+from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from tenant_apps.outbox.tracking import tracking_webhook
 from tenants import views
 
 admin.site.site_header = "Platform operator"
@@ -13,4 +16,12 @@ urlpatterns = [
     path("", views.platform_home, name="home"),
     path("-/health/", views.health, name="health"),
     path("admin/", admin.site.urls),
+    # The ESP's delivery events (anymail, basic auth with ANYMAIL_WEBHOOK_SECRET), for every tenant.
+    path("webhooks/email/tracking/", tracking_webhook, name="email_tracking_webhook"),
+    path("api/v1/", include("shared_apps.operator_api.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls_public", custom_settings={
+        "TITLE": "Operator API",
+        "DESCRIPTION": "Tenant lifecycle, for the platform's operators. " + settings.API_CONVENTIONS}),
+        name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

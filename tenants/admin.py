@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from tenant_apps.outbox.reports import attach_email_counts, email_counts_html
 from tenants import services
 from tenants.forms import NewTenantForm
 from tenants.models import Domain, Tenant
@@ -17,7 +18,8 @@ class DomainInline(admin.TabularInline):
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ("slug", "name", "status_badge", "plan", "user_count", "primary_domain", "created_at")
+    list_display = ("slug", "name", "status_badge", "plan", "user_count", "email_24h", "primary_domain",
+                    "created_at")
     list_filter = ("status", "plan", "created_at")
     search_fields = ("slug", "name", "domains__domain")
     readonly_fields = ("slug", "schema_name", "public_id", "status", "suspended_reason", "created_at",
@@ -28,7 +30,14 @@ class TenantAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
 
     def get_queryset(self, request):
-        return services.with_user_counts(super().get_queryset(request)).prefetch_related("domains")
+        return super().get_queryset(request).prefetch_related("domains")
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        # One statement each for the page's tenants, whatever their number.
+        services.attach_user_counts(changelist.result_list)
+        attach_email_counts(changelist.result_list)
+        return changelist
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -94,9 +103,15 @@ class TenantAdmin(admin.ModelAdmin):
         color = "#2f855a" if obj.is_active else "#c53030"
         return format_html('<strong style="color:{}">{}</strong>', color, obj.get_status_display())
 
-    @admin.display(description="Users", ordering="user_count")
+    @admin.display(description="Users")
     def user_count(self, obj):
-        return getattr(obj, "user_count", None)
+        if not hasattr(obj, "user_count"):  # the change form shows one tenant
+            services.attach_user_counts([obj])
+        return obj.user_count
+
+    @admin.display(description="Emails, last 24 h")
+    def email_24h(self, obj):
+        return email_counts_html(getattr(obj, "email_counts_24h", None))
 
     @admin.display(description="Primary domain")
     def primary_domain(self, obj):

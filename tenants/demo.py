@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django_tenants.utils import tenant_context
 
+from tenant_apps.accounts.roles import Role
+from tenant_apps.accounts.services import create_user_with_role
 from tenants.models import Tenant
 from tenants.services import provision_tenant
 
@@ -40,7 +42,9 @@ def seed_demo(base_url) -> list[Login]:
                                       owner_name=f"{name} Owner").tenant
         with tenant_context(tenant):
             if not User.objects.filter(email=member_email).exists():
-                User.objects.create_user(member_email, DEMO_PASSWORD, full_name=f"{name} Member")
+                member = create_user_with_role(member_email, Role.MEMBER, full_name=f"{name} Member")
+                member.set_password(DEMO_PASSWORD)  # a demo password, deliberately not validated
+                member.save(update_fields=["password"])
         logins.append(Login(f"{slug} owner (tenant admin)", base_url(tenant.primary_host, "/admin/"),
                             owner_email, DEMO_PASSWORD))
         logins.append(Login(f"{slug} member", base_url(tenant.primary_host, "/"), member_email, DEMO_PASSWORD))

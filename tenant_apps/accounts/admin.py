@@ -1,11 +1,18 @@
-"""Users in both admin sites: operators in the global admin, a tenant's users in its own admin."""
+"""Users in both admin sites: operators in the global admin, a tenant's users in its own admin.
 
-from django.contrib import admin
-from django.contrib.auth.admin import GroupAdmin, UserAdmin as BaseUserAdmin
+In a tenant's admin, users are not created or edited freely: people join through invitations,
+and roles change and accounts are deactivated through the accounts services (admin actions), so
+the rules (only owners touch owners, always one owner) hold here exactly as in the API.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
 
-from tenant_apps.accounts.models import User
+from tenant_apps.accounts import invitations, services
+from tenant_apps.accounts.models import Invitation, User
+from tenant_apps.accounts.roles import Role, role_of
 from tenants.admin_site import tenant_admin_site
 
 
@@ -22,6 +29,8 @@ class UserEditForm(UserChangeForm):
 
 
 class UserAdmin(BaseUserAdmin):
+    """The global admin's view of operators."""
+
     form = UserEditForm
     add_form = UserCreationForm
     ordering = ("email",)
@@ -35,9 +44,142 @@ class UserAdmin(BaseUserAdmin):
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "created_at", "updated_at")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "usable_password", "password1", "password2")}),)
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "usable_password", "password1", "password2")}),
+    )
+
+
+def _run(modeladmin, request, queryset, action, done: str):
+    """Apply a service to each selected row, reporting refusals instead of failing the page."""
+    count = 0
+    for obj in queryset:
+        try:
+            action(obj)
+            count += 1
+        except (ValidationError, PermissionDenied) as exc:
+            text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            modeladmin.message_user(request, f"{obj}: {text}", messages.ERROR)
+    if count:
+        modeladmin.message_user(request, f"{done}: {count}.", messages.SUCCESS)
+
+
+def _role_action(role: str):
+    def action(modeladmin, request, queryset):
+        _run(
+            modeladmin,
+            request,
+            queryset,
+            lambda user: services.set_role(request.user, user, role),
+            f"Made {role}",
+        )
+
+    action.__name__ = f"make_{role}"
+    action.short_description = f"Make the selected users {role}s"
+    return action
+
+
+class TenantUserAdmin(admin.ModelAdmin):
+    list_display = ("email", "full_name", "role", "is_active", "last_login", "created_at")
+    list_filter = ("is_active", "groups")
+    search_fields = ("email", "full_name")
+    ordering = ("email",)
+    fields = ("email", "full_name", "role", "is_active", "public_id", "last_login", "created_at")
+    readonly_fields = ("email", "role", "is_active", "public_id", "last_login", "created_at")
+    actions = [_role_action(Role.OWNER), _role_action(Role.ADMIN), _role_action(Role.MEMBER), "deactivate"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description="Role")
+    def role(self, obj):
+        return role_of(obj) or "-"
+
+    def has_add_permission(self, request):
+        return False  # people join through invitations
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deactivate instead: rows stay for history
+
+    def has_change_permission(self, request, obj=None):
+        return services.can_manage_users(request.user)
+
+    @admin.action(description="Deactivate the selected users")
+    def deactivate(self, request, queryset):
+        _run(
+            self, request, queryset, lambda user: services.deactivate_user(request.user, user), "Deactivated"
+        )
+
+
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ("email", "role", "status", "invited_by", "expires_at", "accepted_at", "revoked_at")
+    list_filter = ("role",)
+    search_fields = ("email",)
+    actions = ["resend", "revoke"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("email", "role")
+        return (
+            "email",
+            "role",
+            "status",
+            "invited_by",
+            "expires_at",
+            "sent_at",
+            "send_count",
+            "accepted_at",
+            "revoked_at",
+            "created_at",
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.get_fields(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return services.can_manage_users(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        # Adding goes through the invitation service (which also sends the email).
+        created = invitations.invite(request.user, obj.email, obj.role)
+        obj.pk = created.pk
+        obj.public_id = created.public_id
+
+    def save_related(self, request, form, formsets, change):
+        pass
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is None:
+            _clean = form.clean
+
+            def clean(this):
+                cleaned = _clean(this)
+                if not this.errors:
+                    try:
+                        invitations.check_invite(request.user, cleaned.get("email"), cleaned.get("role"))
+                    except PermissionDenied as exc:
+                        raise ValidationError(str(exc)) from exc
+                return cleaned
+
+            form.clean = clean
+            # The open-invitation constraint would refuse a re-invite: the service resends instead.
+            form.validate_constraints = lambda this: None
+        return form
+
+    @admin.action(description="Resend the selected invitations")
+    def resend(self, request, queryset):
+        _run(self, request, queryset, lambda inv: invitations.resend_invitation(request.user, inv), "Resent")
+
+    @admin.action(description="Revoke the selected invitations")
+    def revoke(self, request, queryset):
+        _run(self, request, queryset, lambda inv: invitations.revoke_invitation(request.user, inv), "Revoked")
 
 
 admin.site.register(User, UserAdmin)
-tenant_admin_site.register(User, UserAdmin)
-tenant_admin_site.register(Group, GroupAdmin)
+tenant_admin_site.register(User, TenantUserAdmin)
+tenant_admin_site.register(Invitation, InvitationAdmin)

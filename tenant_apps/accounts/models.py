@@ -8,9 +8,12 @@ opening another. Users sign in by email; ``public_id`` is the id shown in URLs a
 
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
+
+from tenant_apps.accounts.roles import Role
 
 
 class UserManager(BaseUserManager):
@@ -60,6 +63,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["email"]
+        permissions = [
+            ("manage_users", "Can invite users, change their roles and deactivate them"),
+            ("manage_owners", "Can grant and remove the owner role"),
+        ]
 
     def __str__(self):
         return self.email
@@ -67,10 +74,84 @@ class User(AbstractBaseUser, PermissionsMixin):
     def save(self, *args, **kwargs):
         # Emails are stored lower-case so that uniqueness and sign-in ignore case.
         self.email = (self.email or "").strip().lower()
+        # set_password() leaves the raw password in _password until the save (which clears it).
+        password_changed = self.pk is not None and self._password is not None
         super().save(*args, **kwargs)
+        if password_changed:
+            # A new password (changed, reset or set by an admin) ends every API token, as it
+            # ends every other session.
+            from knox.models import AuthToken
+
+            AuthToken.objects.filter(user=self).delete()
 
     def get_full_name(self):
         return self.full_name or self.email
 
     def get_short_name(self):
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class Invitation(models.Model):
+    """An email address invited to join the workspace with a role.
+
+    Only a SHA-256 hash of the link's token is stored: a database dump or a look at the admin
+    never yields a usable link. Re-inviting the same address reuses the open invitation with a new
+    token (the old link dies), so an address has at most one open invitation.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The account created by accepting.",
+    )
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    send_count = models.PositiveIntegerField(default=0)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="accounts_one_open_invitation_per_email",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.email} ({self.role})"
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at is not None:
+            return self.Status.ACCEPTED
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        if self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+    @property
+    def is_open(self) -> bool:
+        """Neither accepted nor revoked (it may have expired: re-inviting renews it)."""
+        return self.accepted_at is None and self.revoked_at is None

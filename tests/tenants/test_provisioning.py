@@ -108,5 +108,5 @@ def test_deleting_a_tenant_drops_its_schema_and_its_domains():
 
 def test_user_counts_come_from_each_tenants_own_schema(tenant, other_tenant, make_user):
     make_user("second@acme.test", tenant)
-    counts = {t.slug: t.user_count for t in services.with_user_counts(Tenant.objects.all())}
+    counts = {t.slug: t.user_count for t in services.attach_user_counts(Tenant.objects.all())}
     assert counts["acme"] == counts["globex"] + 1

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from tenants.models import Tenant
-from tenants.services import with_user_counts
+from tenants.services import attach_user_counts
 
 
 class Command(BaseCommand):
@@ -11,9 +11,10 @@ class Command(BaseCommand):
         parser.add_argument("--status", choices=Tenant.Status.values, help="only tenants with this status")
 
     def handle(self, *args, status=None, **options):
-        tenants = with_user_counts(Tenant.objects.prefetch_related("domains"))
+        tenants = Tenant.objects.prefetch_related("domains")
         if status:
             tenants = tenants.filter(status=status)
+        tenants = attach_user_counts(tenants)
         rows = [
             (t.slug, t.name, t.status, str(t.user_count), t.created_at.strftime("%Y-%m-%d"),
              ", ".join(d.domain for d in t.domains.all()))

@@ -1,0 +1,101 @@
+"""The operator API (/api/v1/ on the root domain): the tenant lifecycle for platform operators.
+
+Every change goes through tenants.services, exactly like the CLI and the global admin. Tokens are
+knox tokens of the public schema's users; a tenant's token does not exist here (401), and a
+non-staff user of the public schema gets no token at all.
+"""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from shared_apps.operator_api.api.permissions import IsOperator
+from shared_apps.operator_api.api.serializers import (
+    NewTenantSerializer,
+    ProvisionedTenantSerializer,
+    SuspendSerializer,
+    TenantSerializer,
+)
+from tenant_apps.accounts.api.views import RevokeAllTokensView, TokenView
+from tenants import services
+from tenants.models import Tenant
+
+
+class OperatorTokenView(TokenView):
+    operators_only = True
+
+
+class OperatorRevokeAllTokensView(RevokeAllTokensView):
+    permission_classes = [IsOperator]
+
+
+def _tenant(public_id) -> Tenant:
+    try:
+        return Tenant.objects.get(public_id=public_id)
+    except Tenant.DoesNotExist:
+        raise NotFound() from None
+
+
+class TenantListView(generics.GenericAPIView):
+    permission_classes = [IsOperator]
+    serializer_class = TenantSerializer
+
+    def get_queryset(self):
+        return Tenant.objects.order_by("slug")
+
+    @extend_schema(responses=TenantSerializer(many=True), summary="List tenants")
+    def get(self, request):
+        page = services.attach_user_counts(self.paginate_queryset(self.get_queryset()))
+        return self.get_paginated_response(TenantSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=NewTenantSerializer,
+        responses={201: ProvisionedTenantSerializer},
+        summary="Provision a tenant (schema, domain and owner)",
+    )
+    def post(self, request):
+        serializer = NewTenantSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        provisioned = services.provision_tenant(
+            data["slug"], data["name"], data["owner_email"], owner_name=data["owner_name"], plan=data["plan"]
+        )
+        tenant = provisioned.tenant
+        tenant.set_password_url = provisioned.set_password_url
+        return Response(ProvisionedTenantSerializer(tenant).data, status=status.HTTP_201_CREATED)
+
+
+class TenantDetailView(APIView):
+    permission_classes = [IsOperator]
+
+    @extend_schema(responses=TenantSerializer, summary="One tenant")
+    def get(self, request, public_id):
+        return Response(TenantSerializer(_tenant(public_id)).data)
+
+    @extend_schema(request=None, responses={204: None}, summary="Delete a tenant and drop its schema")
+    def delete(self, request, public_id):
+        services.delete_tenant(_tenant(public_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TenantSuspendView(APIView):
+    permission_classes = [IsOperator]
+
+    @extend_schema(request=SuspendSerializer, responses=TenantSerializer, summary="Suspend a tenant")
+    def post(self, request, public_id):
+        tenant = _tenant(public_id)
+        serializer = SuspendSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tenant = services.suspend_tenant(tenant, serializer.validated_data["reason"])
+        return Response(TenantSerializer(tenant).data)
+
+
+class TenantReactivateView(APIView):
+    permission_classes = [IsOperator]
+
+    @extend_schema(request=None, responses=TenantSerializer, summary="Reactivate a suspended tenant")
+    def post(self, request, public_id):
+        tenant = services.reactivate_tenant(_tenant(public_id))
+        return Response(TenantSerializer(tenant).data)

@@ -1,0 +1,197 @@
+"""The tenant API (/api/v1/ on a tenant's subdomain): tokens, the signed-in user, users, invitations.
+
+Views parse input and call one service; services raise ValidationError / PermissionDenied, which
+the API's exception handler turns into 400 / 403 (see api/errors.py for the error format).
+Lookups go through the actor-aware getters, so ids of another tenant or not visible answer 404.
+"""
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
+from knox.models import AuthToken
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tenant_apps.accounts import invitations, services
+from tenant_apps.accounts.api.errors import LockedOut
+from tenant_apps.accounts.api.permissions import CanManageUsers
+from tenant_apps.accounts.api.serializers import (
+    InvitationSerializer,
+    InviteSerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
+    UserSerializer,
+    UserUpdateSerializer,
+)
+from tenant_apps.accounts.models import Invitation
+
+
+class TokenView(APIView):
+    """POST exchanges an email and password for a token; DELETE revokes the token in use."""
+
+    operators_only = False
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [AllowAny()]
+        return [IsAuthenticated()]
+
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={200: TokenSerializer, 400: None, 429: None},
+        auth=[],
+        summary="Get a token",
+    )
+    def post(self, request):
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        http_request = request._request  # axes counts attempts on Django's request
+        try:
+            instance, token = services.sign_in_for_token(
+                http_request,
+                serializer.validated_data["email"],
+                serializer.validated_data["password"],
+                operators_only=self.operators_only,
+            )
+        except DjangoValidationError:
+            if getattr(http_request, "axes_locked_out", False):
+                raise LockedOut() from None
+            raise
+        return Response(TokenSerializer({"token": token, "expires_at": instance.expiry}).data)
+
+    @extend_schema(request=None, responses={204: None, 400: None}, summary="Revoke the token in use")
+    def delete(self, request):
+        if not isinstance(request.auth, AuthToken):
+            raise ValidationError({"non_field_errors": ["This request is not authenticated with a token."]})
+        services.revoke_token(request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RevokeAllTokensView(APIView):
+    @extend_schema(request=None, responses={204: None}, summary="Revoke every token of the signed-in user")
+    def post(self, request):
+        services.revoke_all_tokens(request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    @extend_schema(responses=UserSerializer, summary="The signed-in user")
+    def get(self, request):
+        return Response(UserSerializer(request.user).data)
+
+
+class UserListView(generics.GenericAPIView):
+    serializer_class = UserSerializer
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsAuthenticated(), CanManageUsers()]
+        return [IsAuthenticated()]
+
+    def get_queryset(self):
+        return services.users_for(self.request.user)
+
+    @extend_schema(responses=UserSerializer(many=True), summary="List the workspace's users")
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(UserSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=InviteSerializer,
+        responses={201: InvitationSerializer},
+        summary="Invite a user (same as POST /invitations/)",
+    )
+    def post(self, request):
+        return _invite(request)
+
+
+class UserDetailView(APIView):
+    def get_permissions(self):
+        if self.request.method in ("PATCH", "DELETE"):
+            return [IsAuthenticated(), CanManageUsers()]
+        return [IsAuthenticated()]
+
+    def _user(self, request, public_id):
+        try:
+            return services.get_user_for(request.user, public_id)
+        except get_user_model().DoesNotExist:
+            raise NotFound() from None
+
+    @extend_schema(responses=UserSerializer, summary="One user")
+    def get(self, request, public_id):
+        return Response(UserSerializer(self._user(request, public_id)).data)
+
+    @extend_schema(request=UserUpdateSerializer, responses=UserSerializer, summary="Change a user's role")
+    def patch(self, request, public_id):
+        user = self._user(request, public_id)
+        serializer = UserUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.set_role(request.user, user, serializer.validated_data["role"])
+        return Response(UserSerializer(services.get_user_for(request.user, public_id)).data)
+
+    @extend_schema(request=None, responses={204: None}, summary="Deactivate a user")
+    def delete(self, request, public_id):
+        services.deactivate_user(request.user, self._user(request, public_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _invite(request):
+    serializer = InviteSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    invitation = invitations.invite(
+        request.user, serializer.validated_data["email"], serializer.validated_data["role"]
+    )
+    return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
+
+
+class InvitationListView(generics.GenericAPIView):
+    serializer_class = InvitationSerializer
+    permission_classes = [IsAuthenticated, CanManageUsers]
+
+    def get_queryset(self):
+        return invitations.invitations_for(self.request.user)
+
+    @extend_schema(responses=InvitationSerializer(many=True), summary="List invitations")
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(InvitationSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=InviteSerializer,
+        responses={201: InvitationSerializer},
+        summary="Invite an email address (re-inviting resends)",
+    )
+    def post(self, request):
+        return _invite(request)
+
+
+def _invitation(request, public_id) -> Invitation:
+    try:
+        return invitations.get_invitation_for(request.user, public_id)
+    except Invitation.DoesNotExist:
+        raise NotFound() from None
+
+
+class InvitationDetailView(APIView):
+    permission_classes = [IsAuthenticated, CanManageUsers]
+
+    @extend_schema(responses=InvitationSerializer, summary="One invitation")
+    def get(self, request, public_id):
+        return Response(InvitationSerializer(_invitation(request, public_id)).data)
+
+    @extend_schema(request=None, responses=InvitationSerializer, summary="Revoke an invitation")
+    def delete(self, request, public_id):
+        invitation = invitations.revoke_invitation(request.user, _invitation(request, public_id))
+        return Response(InvitationSerializer(invitation).data)
+
+
+class InvitationResendView(APIView):
+    permission_classes = [IsAuthenticated, CanManageUsers]
+
+    @extend_schema(request=None, responses=InvitationSerializer, summary="Send an invitation again")
+    def post(self, request, public_id):
+        invitation = invitations.resend_invitation(request.user, _invitation(request, public_id))
+        return Response(InvitationSerializer(invitation).data)

@@ -1,0 +1,195 @@
+"""The rules of a workspace's accounts: roles, who manages whom, deactivation, API sign-in.
+
+Every door (the tenant admin, the API, provisioning, the demo seed) goes through these functions.
+They run in the schema the connection is in, which the request's host (or ``tenant_context``)
+decides. Rule violations raise Django's ValidationError keyed by field, or PermissionDenied.
+"""
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.signals import user_logged_in
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from knox.models import AuthToken
+
+from tenant_apps.accounts.roles import MANAGE_OWNERS, MANAGE_USERS, STAFF_ROLES, Role, role_of
+
+logger = logging.getLogger(__name__)
+
+LAST_OWNER_MESSAGE = "A workspace must always have at least one owner."
+
+
+def can_manage_users(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active and user.has_perm(MANAGE_USERS))
+
+
+def can_manage_owners(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active and user.has_perm(MANAGE_OWNERS))
+
+
+def check_can_grant(actor, role: str) -> None:
+    """Raise PermissionDenied unless ``actor`` may hand out ``role``."""
+    if not can_manage_users(actor):
+        raise PermissionDenied("Only owners and admins manage users.")
+    if role == Role.OWNER and not can_manage_owners(actor):
+        raise PermissionDenied("Only an owner can grant or remove the owner role.")
+
+
+def validate_role(role) -> str:
+    if role not in Role.values:
+        raise ValidationError({"role": [f"Choose one of: {', '.join(Role.values)}."]})
+    return role
+
+
+def users_for(actor):
+    """The workspace's users as ``actor`` may see them (every role sees the directory)."""
+    if not (actor and actor.is_authenticated and actor.is_active):
+        return get_user_model().objects.none()
+    return get_user_model().objects.prefetch_related("groups").order_by("email")
+
+
+def get_user_for(actor, public_id):
+    """The user with this public id, or User.DoesNotExist: the API answers both "no such user" and
+    "someone else's user" with the same 404."""
+    return users_for(actor).get(public_id=public_id)
+
+
+def _assign_role(user, role: str) -> None:
+    """Put ``user`` in exactly the group of ``role``; owners and admins may use the tenant admin."""
+    groups = Group.objects.filter(name__in=Role.values)
+    user.groups.remove(*[g for g in groups if g.name != role])
+    user.groups.add(next(g for g in groups if g.name == role))
+    user.is_staff = role in STAFF_ROLES
+    # Roles are the only source of permissions: a superuser flag would outlive a demotion.
+    user.is_superuser = False
+    user.save(update_fields=["is_staff", "is_superuser", "updated_at"])
+    # Django caches permissions on the instance.
+    for attribute in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(attribute, None)
+    user._prefetched_objects_cache = {}
+
+
+def _other_active_owners_exist(user) -> bool:
+    """Lock every active owner row first, so two concurrent demotions of the last two owners
+    cannot both see "one other owner left"."""
+    User = get_user_model()
+    owners = list(
+        User.objects.select_for_update(of=("self",))
+        .filter(groups__name=Role.OWNER, is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return any(pk != user.pk for pk in owners)
+
+
+def create_user_with_role(email: str, role: str, *, password: str | None = None, full_name: str = ""):
+    """A new active user holding ``role``. A password, if given, must pass Django's validators
+    (ValidationError keyed ``password``); without one the user gets an unusable password."""
+    validate_role(role)
+    User = get_user_model()
+    with transaction.atomic():
+        user = User.objects.create_user(email, None, full_name=full_name)
+        if password:
+            try:
+                validate_password(password, user=user)
+            except ValidationError as exc:
+                raise ValidationError({"password": exc.messages}) from exc
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        _assign_role(user, role)
+    return user
+
+
+def create_owner(email: str, password: str | None = None, full_name: str = ""):
+    """The first owner of a new workspace (called by tenants.services.provision_tenant)."""
+    return create_user_with_role(email, Role.OWNER, password=password, full_name=full_name)
+
+
+def set_role(actor, user, role: str) -> None:
+    """Change ``user``'s role on behalf of ``actor``.
+
+    Owners and admins manage users; only owners grant or remove the owner role; the last active
+    owner keeps it.
+    """
+    validate_role(role)
+    current = role_of(user)
+    check_can_grant(actor, role)
+    if current == Role.OWNER:
+        check_can_grant(actor, Role.OWNER)
+    if current == role:
+        return
+    with transaction.atomic():
+        if current == Role.OWNER and user.is_active and not _other_active_owners_exist(user):
+            raise ValidationError({"role": [LAST_OWNER_MESSAGE]})
+        _assign_role(user, role)
+    logger.info("%s changed the role of %s from %s to %s", actor.email, user.email, current, role)
+
+
+def deactivate_user(actor, user) -> None:
+    """Deactivate ``user``: they can no longer sign in, and every API token of theirs is revoked.
+
+    Sessions die with the flag (the auth backend refuses inactive users on every request).
+    """
+    role = role_of(user)
+    check_can_grant(actor, role or Role.MEMBER)
+    if not user.is_active:
+        return
+    with transaction.atomic():
+        if role == Role.OWNER and not _other_active_owners_exist(user):
+            raise ValidationError({"user": [LAST_OWNER_MESSAGE]})
+        user.is_active = False
+        user.save(update_fields=["is_active", "updated_at"])
+        AuthToken.objects.filter(user=user).delete()
+    logger.info("%s deactivated %s", actor.email, user.email)
+
+
+def sign_in_for_token(request, email: str, password: str, *, operators_only: bool = False):
+    """Check credentials for an API token and issue one: ``(AuthToken, raw token)``.
+
+    ``request`` is Django's HttpRequest (not DRF's), so django-axes counts the attempt against
+    the account and the client address and can flag a lockout on it. Raises ValidationError
+    with a single non-field message for any refusal, so accounts cannot be probed.
+    """
+    user = authenticate(request, username=(email or "").strip().lower(), password=password)
+    if user is None or (operators_only and not user.is_staff):
+        raise ValidationError({"non_field_errors": ["Unable to sign in with this email and password."]})
+    issued = AuthToken.objects.create(user=user)
+    # As a session sign-in does: updates last_login, and axes clears the failure count.
+    user_logged_in.send(sender=user.__class__, request=request, user=user)
+    return issued
+
+
+def revoke_token(token) -> None:
+    token.delete()
+
+
+def revoke_all_tokens(user) -> int:
+    deleted, _ = AuthToken.objects.filter(user=user).delete()
+    return deleted
+
+
+def allow_password_reset_email(email: str, client_address: str) -> bool:
+    """Whether one more reset email may go out: at most PASSWORD_RESET_EMAILS_PER_HOUR per
+    address and four times that per client address, per schema. Past the limit the page still
+    says "sent" (so it cannot be used to probe accounts), but nothing is mailed: the form cannot
+    be used to flood someone's inbox."""
+    limit = settings.PASSWORD_RESET_EMAILS_PER_HOUR
+    keys = [
+        (f"pwreset:{connection.schema_name}:email:{(email or '').strip().lower()}", limit),
+        (f"pwreset:{connection.schema_name}:ip:{client_address}", limit * 4),
+    ]
+    allowed = True
+    for key, key_limit in keys:
+        cache.add(key, 0, timeout=3600)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=3600)
+            count = 1
+        allowed = allowed and count <= key_limit
+    return allowed

@@ -1,0 +1,109 @@
+"""The pages of a workspace's accounts, on the tenant's subdomain and branded with its name."""
+
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+
+from tenant_apps.accounts import invitations, services
+from tenant_apps.accounts.forms import AcceptInvitationForm, SignInForm, TenantPasswordResetForm
+from tenant_apps.accounts.lockout import client_address
+from tenant_apps.accounts.roles import role_of
+
+
+@login_required
+def home(request):
+    return render(request, "accounts/home.html", {"role": role_of(request.user)})
+
+
+class SignInView(auth_views.LoginView):
+    template_name = "accounts/sign_in.html"
+    authentication_form = SignInForm
+    redirect_authenticated_user = True
+
+
+@never_cache
+@csrf_protect
+def sign_out(request):
+    """GET asks for confirmation, POST signs out (a link or an image must not sign anyone out)."""
+    if request.method == "POST":
+        logout(request)
+        messages.info(request, "You are signed out.")
+        return redirect("accounts:sign_in")
+    return render(request, "accounts/sign_out.html")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:password_change_done")
+
+
+class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
+    template_name = "accounts/password_change_done.html"
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Always answers "sent", whether or not the address has an account (no probing)."""
+
+    template_name = "accounts/password_reset.html"
+    form_class = TenantPasswordResetForm
+    success_url = reverse_lazy("accounts:password_reset_sent")
+
+    def form_valid(self, form):
+        address = client_address(self.request) or ""
+        if not services.allow_password_reset_email(form.cleaned_data["email"], address):
+            return HttpResponseRedirect(self.get_success_url())
+        self.extra_email_context = {"request_tenant": self.request.tenant}
+        return super().form_valid(form)
+
+
+class PasswordResetSentView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_sent.html"
+
+
+@sensitive_post_parameters("password1", "password2")
+@never_cache
+@csrf_protect
+def accept_invitation(request, token):
+    invitation = invitations.find_invitation(token)
+    if invitation is None:
+        return render(
+            request,
+            "accounts/invitation_closed.html",
+            {"message": "This invitation link is not valid."},
+            status=404,
+        )
+    if invitation.status != invitation.Status.PENDING:
+        return render(
+            request,
+            "accounts/invitation_closed.html",
+            {"message": invitations.status_message(invitation), "invitation": invitation},
+            status=410,
+        )
+
+    form = AcceptInvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = invitations.accept_invitation(
+                token, form.cleaned_data["full_name"], form.cleaned_data["password1"]
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(
+                        {"password": "password1"}.get(field, field if field in form.fields else None), error
+                    )
+        else:
+            if request.user.is_authenticated:
+                logout(request)
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome to {request.tenant.name}.")
+            return redirect("accounts:home")
+    return render(request, "accounts/accept_invitation.html", {"form": form, "invitation": invitation})

@@ -1,0 +1,213 @@
+"""Sending one outbox row: claim, submit to the provider, record the result.
+
+Contract of ``deliver_message`` (what makes a retry or a second worker harmless):
+
+1. Claim with a conditional UPDATE, ``queued -> sending`` where the attempt is due; a count of 0
+   means another worker has it, it was sent already, or it is not due: do nothing.
+2. Submit the already-rendered parts through Django's email API (django-anymail in production),
+   with the row's dedup_key and the tenant's schema name attached (see ``build_email``).
+3. Record the result: ``sent`` with the provider's message id; a transient error puts the row back
+   to ``queued`` with a backoff, or ``failed`` once the attempts are spent; a permanent one fails it
+   at once.
+
+Between 2 and 3 a worker can die after the provider accepted the email. The row then stays in
+``sending``; ``services.recover_stalled`` re-queues it after OUTBOX_SENDING_TIMEOUT_SECONDS and it
+is submitted again with the same dedup_key: at-least-once to the provider, so at most one duplicate
+per crash where the provider does not de-duplicate. The status write is deliberately outside the
+error handling of the submission: if it fails, the row must stay in ``sending`` (the provider may
+have the email), never go back to ``queued`` as if nothing had been sent.
+"""
+
+import logging
+import random
+import smtplib
+import socket
+import threading
+from datetime import timedelta
+
+from anymail.exceptions import AnymailError, AnymailRecipientsRefused, AnymailRequestsAPIError
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import connection
+from django.db.models import F
+from django.utils import timezone
+
+from tenant_apps.outbox.models import OutboxMessage
+from tenant_apps.outbox.services import enqueue_send, outbox_setting
+
+logger = logging.getLogger(__name__)
+
+Status = OutboxMessage.Status
+
+# A retry task's ETA and the row's next_attempt_at come from two clocks (producer and worker):
+# a task may start this much before the row says it is due and still claim it.
+CLOCK_SKEW = timedelta(seconds=5)
+
+DEDUP_HEADER = "X-Outbox-Key"
+
+
+class TransientError(Exception):
+    """Worth trying again later: network, timeout, the provider's 5xx or 429."""
+
+
+class PermanentError(Exception):
+    """Trying again would fail the same way: invalid recipient, rejected request (4xx)."""
+
+
+def classify(exc: BaseException) -> type[Exception]:
+    """TransientError or PermanentError for an exception raised while submitting an email."""
+    if isinstance(exc, AnymailRecipientsRefused):
+        return PermanentError
+    if isinstance(exc, AnymailRequestsAPIError):
+        status = exc.status_code
+        # No status: the request never got an answer (connection refused, DNS, timeout).
+        if status is None or status == 429 or status >= 500:
+            return TransientError
+        return PermanentError
+    if isinstance(exc, AnymailError):
+        # Unsupported feature, invalid address, configuration: the same message fails again.
+        return PermanentError
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return PermanentError
+    if isinstance(exc, smtplib.SMTPResponseException):
+        # SMTP's codes are the other way round from HTTP's: 4xx is temporary, 5xx permanent.
+        return TransientError if 400 <= exc.smtp_code < 500 else PermanentError
+    if isinstance(exc, (OSError, socket.timeout, smtplib.SMTPException, SoftTimeLimitExceeded)):
+        return TransientError
+    # Unknown: retry, within the attempt limit, rather than drop an email on a surprise.
+    return TransientError
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Exponential backoff with jitter: base * 2**(attempts-1), capped, then drawn from its upper
+    half, so retries of many rows failed together spread out instead of arriving in step."""
+    ceiling = min(outbox_setting("OUTBOX_RETRY_MAX_SECONDS"),
+                  outbox_setting("OUTBOX_RETRY_BASE_SECONDS") * 2 ** max(attempts - 1, 0))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def claim(message_id: int) -> OutboxMessage | None:
+    now = timezone.now()
+    claimed = OutboxMessage.objects.filter(
+        id=message_id, status=Status.QUEUED, next_attempt_at__lte=now + CLOCK_SKEW,
+    ).update(status=Status.SENDING, attempts=F("attempts") + 1, updated_at=now)
+    if claimed != 1:
+        return None
+    return OutboxMessage.objects.get(id=message_id)
+
+
+def is_http_backend() -> bool:
+    """An anymail backend (the provider's HTTP API), as opposed to console or SMTP."""
+    return settings.EMAIL_BACKEND.startswith(("anymail.", "tenant_apps.outbox.backends."))
+
+
+def build_email(message: OutboxMessage) -> EmailMultiAlternatives:
+    """The rendered row as a Django email, with what the provider and the webhooks need.
+
+    - ``X-Outbox-Key: <dedup_key>`` header and ``metadata["dedup_key"]``: the same on every
+      submission of the row. Resend de-duplicates on it (``backends.ResendEmailBackend`` sends it as
+      Idempotency-Key); Postmark, SendGrid, Mailgun, SES and Brevo have no idempotency key on their
+      send APIs, so there this is what a duplicate is recognised by.
+    - ``metadata["tenant"]`` (schema name) and ``metadata["outbox_id"]``, and a ``tenant:<schema>`` tag:
+      the tracking webhook finds the tenant and the row from them.
+    Backends that are not anymail's (console, SMTP) ignore metadata and tags; SMTP gets a
+    Message-ID made of the dedup_key, so a resent copy has the same Message-ID as the first.
+    """
+    schema = connection.schema_name
+    headers = {DEDUP_HEADER: message.dedup_key}
+    if not is_http_backend():
+        headers["Message-ID"] = f"<{message.dedup_key}@{settings.BASE_DOMAIN}>"
+    email = EmailMultiAlternatives(
+        subject=message.subject, body=message.body_text, from_email=message.from_email, to=list(message.to),
+        reply_to=[message.reply_to] if message.reply_to else None, headers=headers,
+    )
+    if message.body_html:
+        email.attach_alternative(message.body_html, "text/html")
+    email.metadata = {"tenant": schema, "outbox_id": str(message.public_id), "dedup_key": message.dedup_key}
+    email.tags = [f"tenant:{schema}"]
+    return email
+
+
+def provider_message_id(email: EmailMultiAlternatives) -> str:
+    status = getattr(email, "anymail_status", None)
+    if status is not None and status.message_id:
+        # One id for all recipients, or a set of per-recipient ids (batch sends).
+        ids = status.message_id
+        return ids if isinstance(ids, str) else ",".join(sorted(ids))
+    return email.extra_headers.get("Message-ID", "")
+
+
+_connections = threading.local()
+
+
+def provider_connection():
+    """The email backend of this worker thread, kept open across tasks for HTTP (anymail) backends:
+    reusing the provider's keep-alive connection saves a TCP and TLS handshake per email. SMTP
+    backends get a fresh connection per email (an idle SMTP session is dropped by servers)."""
+    if not is_http_backend():
+        return get_connection()
+    key = (settings.EMAIL_BACKEND, repr(getattr(settings, "ANYMAIL", None)))
+    cached = getattr(_connections, "backend", None)
+    if cached is None or cached[0] != key:
+        drop_provider_connection()
+        backend = get_connection()
+        backend.open()
+        _connections.backend = cached = (key, backend)
+    return cached[1]
+
+
+def drop_provider_connection():
+    cached = getattr(_connections, "backend", None)
+    _connections.backend = None
+    if cached is not None:
+        cached[1].close()
+
+
+def deliver_message(message_id: int) -> str:
+    """Claim, submit and record one row of the current schema. Returns what happened, for logs."""
+    message = claim(message_id)
+    if message is None:
+        return "not claimed"
+    email = None
+    try:
+        email = build_email(message)
+        email.connection = provider_connection()
+        email.send()
+    except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded
+        drop_provider_connection()  # start the next email on a fresh connection
+        return record_failure(message, exc, describe_error(exc, email))
+    mark_sent(message, provider_message_id(email))
+    return "sent"
+
+
+def mark_sent(message: OutboxMessage, provider_id: str) -> None:
+    now = timezone.now()
+    OutboxMessage.objects.filter(id=message.id, status=Status.SENDING).update(
+        status=Status.SENT, provider_message_id=provider_id[:255], sent_at=now, updated_at=now, last_error="")
+
+
+def describe_error(exc: BaseException, email) -> str:
+    """The exception, plus each recipient's status when the provider reported one."""
+    error = f"{type(exc).__name__}: {exc}"
+    recipients = getattr(getattr(email, "anymail_status", None), "recipients", None) or {}
+    statuses = ", ".join(f"{address}: {status.status}" for address, status in sorted(recipients.items()))
+    return f"{error} ({statuses})" if statuses else error
+
+
+def record_failure(message: OutboxMessage, exc: BaseException, error: str) -> str:
+    kind = classify(exc)
+    error = error[:2000]
+    now = timezone.now()
+    if kind is TransientError and message.attempts < outbox_setting("OUTBOX_MAX_ATTEMPTS"):
+        delay = backoff_seconds(message.attempts)
+        OutboxMessage.objects.filter(id=message.id, status=Status.SENDING).update(
+            status=Status.QUEUED, next_attempt_at=now + timedelta(seconds=delay), last_error=error, updated_at=now)
+        logger.info("outbox message %s: attempt %d failed (%s), retrying in %.1fs",
+                    message.id, message.attempts, error, delay)
+        enqueue_send(message.id, connection.schema_name, countdown=delay)
+        return "retry"
+    OutboxMessage.objects.filter(id=message.id, status=Status.SENDING).update(
+        status=Status.FAILED, last_error=error, updated_at=now)
+    logger.warning("outbox message %s failed after %d attempt(s): %s", message.id, message.attempts, error)
+    return "failed"

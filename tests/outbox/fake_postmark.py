@@ -1,0 +1,137 @@
+"""A local HTTP server that speaks enough of Postmark's send API for anymail's real Postmark
+backend: POST /email (and /email/batch), answering like Postmark, or as scripted.
+
+Used by the outbox tests and by bench/email_throughput.py. ``script("ok", 500, 422, "hang")``
+sets the answers to the next requests in order; once the script runs out every request is
+accepted. Every request is recorded (path, headers, JSON body, arrival time, the MessageID given).
+"""
+
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Submission:
+    path: str
+    headers: dict
+    data: dict | list
+    at: float  # time.time() when the request arrived
+    answer: str | int = "ok"
+    message_id: str | None = None  # set when the answer accepted the email
+    accepted_at: float | None = None
+
+    def header(self, name: str) -> str | None:
+        """A header of the email (not of the HTTP request), from Postmark's "Headers" list."""
+        for item in (self.data.get("Headers") or []) if isinstance(self.data, dict) else []:
+            if item["Name"].lower() == name.lower():
+                return item["Value"]
+        return None
+
+    @property
+    def metadata(self) -> dict:
+        return self.data.get("Metadata") or {} if isinstance(self.data, dict) else {}
+
+
+@dataclass
+class FakePostmark:
+    hang_seconds: float = 3.0
+    submissions: list[Submission] = field(default_factory=list)
+
+    def __post_init__(self):
+        self._script: deque = deque()
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def start(self) -> "FakePostmark":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def script(self, *answers) -> None:
+        with self._lock:
+            self._script.extend(answers)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._script.clear()
+            self.submissions.clear()
+
+    def accepted(self) -> list[Submission]:
+        return [s for s in list(self.submissions) if s.message_id]
+
+    def _next_answer(self):
+        with self._lock:
+            return self._script.popleft() if self._script else "ok"
+
+    def _handler_class(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, like the real API
+            # One write per response, sent at once: headers and body in separate small writes
+            # would meet Nagle's algorithm and the client's delayed ACK (40 ms per request).
+            wbufsize = 64 * 1024
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args):  # quiet: tests and the benchmark print their own lines
+                pass
+
+            def do_POST(self):
+                arrived = time.time()
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                data = json.loads(body or b"{}")
+                answer = fake._next_answer()
+                submission = Submission(path=self.path, headers=dict(self.headers), data=data, at=arrived,
+                                        answer=answer)
+                with fake._lock:
+                    fake.submissions.append(submission)
+                if self.headers.get("X-Postmark-Server-Token") in (None, ""):
+                    return self._reply(401, {"ErrorCode": 10, "Message": "Bad or missing Server API token."})
+                if answer == "hang":
+                    time.sleep(fake.hang_seconds)
+                    answer = "ok"  # if the client still listens, it is accepted late
+                if answer == "ok":
+                    return self._accept(submission, data)
+                if answer == 422:
+                    to = data.get("To", "") if isinstance(data, dict) else ""
+                    return self._reply(422, {"ErrorCode": 300, "Message": f"Invalid 'To' address: '{to}'."})
+                return self._reply(int(answer), {"ErrorCode": int(answer), "Message": f"Scripted {answer}"})
+
+            def _accept(self, submission, data):
+                messages = data if isinstance(data, list) else [data]
+                answers = []
+                for one in messages:
+                    message_id = str(uuid.uuid4())
+                    answers.append({"To": one.get("To", ""), "SubmittedAt": "2026-01-01T00:00:00Z",
+                                    "MessageID": message_id, "ErrorCode": 0, "Message": "OK"})
+                submission.message_id = answers[0]["MessageID"]
+                submission.accepted_at = time.time()
+                self._reply(200, answers if isinstance(data, list) else answers[0])
+
+            def _reply(self, status, payload):
+                body = json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout): what a hung provider looks like
+
+        return Handler

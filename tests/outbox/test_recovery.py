@@ -1,0 +1,155 @@
+"""What the delivery guarantee rests on: nothing is lost when the broker is down at enqueue time,
+and a worker that dies after the provider accepted an email leads to one resubmission with the
+same de-duplication key (README.md, "Email delivery")."""
+
+import socket
+import time
+from contextlib import contextmanager
+
+import pytest
+from django.conf import settings as django_settings
+from django_tenants.utils import tenant_context
+
+from config.celery import app
+from tenant_apps.outbox import sending
+from tenant_apps.outbox.models import OutboxMessage
+from tenant_apps.outbox.services import enqueue_send, queue_email
+from tenant_apps.outbox.tasks import recover_all_tenants
+from tests.outbox.conftest import row, wait_for_status, wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+Status = OutboxMessage.Status
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # nothing listens there once the socket is closed
+
+
+def _reset_producer_pools():
+    # The app caches its producer connection pool per broker URL; drop the cache so the next
+    # publish connects to whatever broker_write_url now says.
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@contextmanager
+def broker_down():
+    """Producers point at a closed port; the worker keeps its own, live, consumer connection."""
+    app.conf.update(broker_write_url=f"redis://127.0.0.1:{closed_port()}/4")
+    _reset_producer_pools()
+    try:
+        yield
+    finally:
+        app.conf.update(broker_write_url=None)
+        _reset_producer_pools()
+
+
+def queue_hello(tenant):
+    with tenant_context(tenant):
+        return queue_email(["ann@example.com"], "outboxtest/hello", {"name": "Ann"})
+
+
+def test_the_beat_schedule_runs_the_recovery_fan_out():
+    entry = django_settings.CELERY_BEAT_SCHEDULE["outbox-recover-stalled"]
+    assert entry["task"] == "outbox.recover_all_tenants"
+    assert entry["task"] in app.tasks
+
+
+def test_an_email_queued_while_the_broker_is_down_is_sent_after_the_recovery_job(outbox, tenant, settings):
+    with broker_down():
+        started = time.monotonic()
+        message = queue_hello(tenant)
+        elapsed = time.monotonic() - started
+
+    assert elapsed < 5, "a broker that is down must not hang the request"
+    time.sleep(0.5)
+    assert row("acme", message.public_id).status == Status.QUEUED
+    assert outbox.submissions == []
+
+    # Beat's job, once the broker is back: rows queued longer than the grace period go again.
+    settings.OUTBOX_QUEUED_GRACE_SECONDS = 0
+    recover_all_tenants.delay()
+
+    sent = wait_for_status("acme", message.public_id, Status.SENT)
+    assert sent.attempts == 1
+    assert len(outbox.submissions) == 1
+
+
+def test_the_recovery_job_leaves_rows_queued_within_the_grace_period_alone(outbox, tenant, settings):
+    with broker_down():
+        message = queue_hello(tenant)
+    settings.OUTBOX_QUEUED_GRACE_SECONDS = 3600
+
+    recover_all_tenants.delay()
+
+    time.sleep(0.7)
+    assert row("acme", message.public_id).status == Status.QUEUED
+    assert outbox.submissions == []
+
+
+def test_a_worker_killed_after_provider_acceptance_is_resent_with_the_same_dedup_key(
+        outbox, tenant, settings, monkeypatch):
+    # The worker "dies" after the provider accepted the email and before the status write.
+    def killed(message, provider_id):
+        raise RuntimeError("worker killed before writing the status")
+
+    monkeypatch.setattr(sending, "mark_sent", killed)
+    message = queue_hello(tenant)
+    wait_until(lambda: outbox.accepted())
+    time.sleep(0.3)
+    stuck = row("acme", message.public_id)
+    assert stuck.status == Status.SENDING
+    monkeypatch.undo()
+
+    # The task message redelivered by the broker (acks_late) finds the row claimed: nothing sent.
+    enqueue_send(message.id, "acme")
+    time.sleep(0.5)
+    assert len(outbox.submissions) == 1
+
+    # Within the sending timeout the recovery job waits: a live worker might still be sending.
+    settings.OUTBOX_QUEUED_GRACE_SECONDS = 0
+    recover_all_tenants.delay()
+    time.sleep(0.5)
+    assert row("acme", message.public_id).status == Status.SENDING
+
+    # Past it, the row is re-queued and sent again, with the same key.
+    settings.OUTBOX_SENDING_TIMEOUT_SECONDS = 0
+    recover_all_tenants.delay()
+    sent = wait_for_status("acme", message.public_id, Status.SENT)
+
+    first, second = outbox.submissions
+    assert first.message_id and second.message_id, "both submissions reached the provider (at-least-once)"
+    assert first.header("X-Outbox-Key") == second.header("X-Outbox-Key") == message.dedup_key
+    assert first.metadata["dedup_key"] == second.metadata["dedup_key"] == message.dedup_key
+    assert sent.provider_message_id == second.message_id
+    assert sent.attempts == 2
+    time.sleep(0.3)
+    assert len(outbox.submissions) == 2, "at most one duplicate per crash"
+
+
+def test_the_recovery_fan_out_skips_suspended_tenants(outbox, tenant, other_tenant):
+    from tenants.services import suspend_tenant
+
+    suspend_tenant(other_tenant, "unpaid")
+
+    assert recover_all_tenants() == 1
+
+
+def test_a_row_that_loses_its_worker_on_every_attempt_is_failed_not_resent_forever(
+        tenant, clean_outbox, email_settings, settings):
+    from tenant_apps.outbox.services import recover_stalled
+
+    settings.OUTBOX_SENDING_TIMEOUT_SECONDS = 0
+    with tenant_context(tenant):
+        message = OutboxMessage.objects.create(
+            to=["ann@example.com"], from_email="no-reply@platform.test", template="outboxtest/hello",
+            subject="Hello", body_text="Hi", status=Status.SENDING, attempts=3)
+
+        assert recover_stalled() == {"queued": 0, "sending": 0}
+
+        message.refresh_from_db()
+    assert message.status == Status.FAILED
+    assert "worker was lost" in message.last_error
