@@ -17,7 +17,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_tenants.utils import schema_exists, tenant_context
 
-from tenant_apps.accounts import services as accounts_services
+from tenant_apps.accounts import emails as accounts_emails, services as accounts_services
 from tenants.models import Domain, Tenant
 from tenants.slugs import schema_name_for, validate_slug
 
@@ -77,6 +77,9 @@ def provision_tenant(slug: str, name: str, owner_email: str, *, owner_password: 
             with tenant_context(tenant):
                 owner = accounts_services.create_owner(owner_email, owner_password, full_name=owner_name)
                 link = set_password_url(tenant, owner)
+                if owner_password is None:
+                    # Queued in this transaction: a failed provisioning sends nothing.
+                    accounts_emails.owner_welcome(owner, link)
     except IntegrityError as exc:
         # Lost a race with a concurrent provisioning of the same slug.
         raise ValidationError({"slug": [f"The slug '{slug}' is already taken."]}) from exc

@@ -3,7 +3,7 @@
 import uuid
 
 import pytest
-from django.core import mail
+from tests.mailbox import mail
 from django_tenants.utils import tenant_context
 
 from tenant_apps.accounts.models import Invitation

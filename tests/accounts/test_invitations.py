@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core import mail
+from tests.mailbox import mail
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 

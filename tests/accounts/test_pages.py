@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
-from django.core import mail
+from tests.mailbox import mail
 from django.test import Client
 
 from tests.conftest import PASSWORD, host_client

@@ -110,3 +110,13 @@ def test_user_counts_come_from_each_tenants_own_schema(tenant, other_tenant, mak
     make_user("second@acme.test", tenant)
     counts = {t.slug: t.user_count for t in services.attach_user_counts(Tenant.objects.all())}
     assert counts["acme"] == counts["globex"] + 1
+
+
+def test_provisioning_emails_the_owner_the_one_time_link_through_the_outbox():
+    from tests.mailbox import mail
+
+    provisioned = services.provision_tenant("vandelay", "Vandelay Industries", "art@vandelay.test")
+    [welcome] = [m for m in mail.outbox if m.template == "accounts/owner_welcome"]
+    assert welcome.to == ["art@vandelay.test"]
+    assert welcome.subject == "Your Vandelay Industries workspace is ready"
+    assert provisioned.set_password_url in welcome.body and welcome.alternatives
