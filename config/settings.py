@@ -63,6 +63,7 @@ TENANT_APPS = [
     "knox",
     "axes",
     "tenant_apps.outbox",
+    "tenant_apps.projects",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -391,4 +392,13 @@ if OUTBOX_SENDING_TIMEOUT_SECONDS <= CELERY_TASK_TIME_LIMIT:
 CELERY_BEAT_SCHEDULE["outbox-recover-stalled"] = {
     "task": "outbox.recover_all_tenants",
     "schedule": float(env_int("OUTBOX_RECOVERY_INTERVAL_SECONDS", 60)),
+}
+
+# --- Projects ------------------------------------------------------------------------------------
+from celery.schedules import crontab  # noqa: E402
+
+# Each morning, every active tenant's users get one digest of their tasks due today or tomorrow.
+CELERY_BEAT_SCHEDULE["projects-due-digest"] = {
+    "task": "projects.send_due_digests",
+    "schedule": crontab(hour=env_int("DIGEST_HOUR_UTC", 7), minute=0),
 }

@@ -8,7 +8,8 @@ from tenants import views
 from tenants.admin_site import tenant_admin_site
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/accounts/", permanent=False), name="home"),
+    # The workspace's app is its home; signed-out visitors are sent to sign in from there.
+    path("", RedirectView.as_view(url="/projects/", permanent=False), name="home"),
     path("-/health/", views.health, name="health"),
     path("admin/", tenant_admin_site.urls),
     path("accounts/reset/<uidb64>/<token>/", views.TenantPasswordResetConfirmView.as_view(),
@@ -17,6 +18,8 @@ urlpatterns = [
          name="password_reset_complete"),
     path("accounts/", include("tenant_apps.accounts.urls")),
     path("api/v1/", include("tenant_apps.accounts.api.urls")),
+    path("api/v1/", include("tenant_apps.projects.api.urls")),
+    path("", include("tenant_apps.projects.urls")),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls_tenant"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -45,7 +45,46 @@ def seed_demo(base_url) -> list[Login]:
                 member = create_user_with_role(member_email, Role.MEMBER, full_name=f"{name} Member")
                 member.set_password(DEMO_PASSWORD)  # a demo password, deliberately not validated
                 member.save(update_fields=["password"])
+            _seed_projects(name)
         logins.append(Login(f"{slug} owner (tenant admin)", base_url(tenant.primary_host, "/admin/"),
                             owner_email, DEMO_PASSWORD))
         logins.append(Login(f"{slug} member", base_url(tenant.primary_host, "/"), member_email, DEMO_PASSWORD))
     return logins
+
+
+def _seed_projects(company: str) -> None:
+    """A few projects and tasks, once per tenant (skipped when the tenant has any project)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from tenant_apps.projects.models import Comment, Project, Task
+
+    if Project.objects.exists():
+        return
+    User = get_user_model()
+    owner = User.objects.filter(groups__name=Role.OWNER).order_by("pk").first()
+    member = User.objects.filter(groups__name=Role.MEMBER).order_by("pk").first()
+    today = timezone.localdate()
+    plan = {
+        f"{company} website relaunch": [
+            ("Write the new home page copy", "doing", Task.Priority.HIGH, member, 1),
+            ("Choose the photos", "todo", Task.Priority.NORMAL, member, 3),
+            ("Set up redirects from old URLs", "todo", Task.Priority.URGENT, owner, 0),
+            ("Agree on the colour palette", "done", Task.Priority.NORMAL, owner, -5),
+        ],
+        "Quarterly planning": [
+            ("Collect team goals", "todo", Task.Priority.NORMAL, owner, 7),
+            ("Book the offsite venue", "todo", Task.Priority.LOW, member, None),
+        ],
+    }
+    for project_name, tasks in plan.items():
+        project = Project.objects.create(name=project_name, created_by=owner,
+                                         description=f"Demo project of {company}.")
+        for title, status, priority, assignee, due_in in tasks:
+            task = Task.objects.create(
+                project=project, title=title, status=status, priority=priority, assignee=assignee,
+                created_by=owner, due_date=today + datetime.timedelta(days=due_in) if due_in is not None else None,
+            )
+            if status == "doing":
+                Comment.objects.create(task=task, author=owner, body="First draft by Friday?")

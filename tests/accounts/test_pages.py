@@ -30,8 +30,9 @@ def test_the_sign_in_page_is_branded_with_the_tenants_name(tenant_client, other_
 def test_a_user_signs_in_by_email_in_any_case_and_lands_home(tenant_client, member):
     response = sign_in(tenant_client, "MEMBER@Acme.test")
     assert response.status_code == 302 and response["Location"] == "/"
-    home = tenant_client.get("/", follow=True)
-    assert b"signed in to Acme as member@acme.test (member)" in home.content
+    assert tenant_client.get("/", follow=True).request["PATH_INFO"] == "/projects/"  # the workspace's app
+    account = tenant_client.get("/accounts/")
+    assert b"signed in to Acme as member@acme.test (member)" in account.content
 
 
 def test_a_wrong_password_shows_the_form_again(tenant_client, member):

@@ -56,6 +56,21 @@ OPERATIONS = [
     ("GET", "/api/v1/invitations/{public_id}/"),
     ("DELETE", "/api/v1/invitations/{public_id}/"),
     ("POST", "/api/v1/invitations/{public_id}/resend/"),
+    ("GET", "/api/v1/projects/"),
+    ("POST", "/api/v1/projects/"),
+    ("GET", "/api/v1/projects/{public_id}/"),
+    ("PUT", "/api/v1/projects/{public_id}/"),
+    ("PATCH", "/api/v1/projects/{public_id}/"),
+    ("DELETE", "/api/v1/projects/{public_id}/"),
+    ("POST", "/api/v1/projects/{public_id}/archive/"),
+    ("GET", "/api/v1/tasks/"),
+    ("POST", "/api/v1/tasks/"),
+    ("GET", "/api/v1/tasks/{public_id}/"),
+    ("PUT", "/api/v1/tasks/{public_id}/"),
+    ("PATCH", "/api/v1/tasks/{public_id}/"),
+    ("DELETE", "/api/v1/tasks/{public_id}/"),
+    ("GET", "/api/v1/tasks/{task_public_id}/comments/"),
+    ("POST", "/api/v1/tasks/{task_public_id}/comments/"),
 ]
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 from django.db import connection
-from django_tenants.utils import schema_context
+from django_tenants.utils import schema_context, tenant_context
 
 from tenant_apps.outbox.models import OutboxMessage
 from tests.conftest import PASSWORD
@@ -127,3 +127,20 @@ def test_the_counts_take_the_same_two_queries_for_any_number_of_tenants(tenant, 
 
     assert counts == {"acme": {"failed": 1, "sent": 1}, "globex": {"sent": 1}}
     assert list(counts["acme"]) == ["failed", "sent"], "worst first"
+
+
+def test_owners_and_admins_read_the_outbox_in_the_tenant_admin_and_members_do_not(tenant, make_user):
+    from django.test import Client
+
+    from tenant_apps.accounts.roles import Role
+    from tenant_apps.accounts.services import create_user_with_role
+
+    with tenant_context(tenant):
+        admin = create_user_with_role("outbox-admin@acme.test", Role.ADMIN)
+        member = create_user_with_role("outbox-member@acme.test", Role.MEMBER)
+    for user, allowed in ((admin, True), (member, False)):
+        client = Client(HTTP_HOST=tenant.primary_host)
+        with tenant_context(tenant):
+            client.force_login(user)
+        status = client.get("/admin/outbox/outboxmessage/").status_code
+        assert (status == 200) is allowed, (user.email, status)
