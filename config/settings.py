@@ -217,9 +217,6 @@ STORAGES = {
 # --- Email -------------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"no-reply@{BASE_DOMAIN}")
-# For the SMTP backend (compose points it at Mailpit).
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25)
 
 # --- Logging -----------------------------------------------------------------------------------
 LOGGING = {
@@ -370,6 +367,13 @@ ANYMAIL = {
     # Below the task's soft time limit, so a hung provider is a retry, not a killed worker.
     "REQUESTS_TIMEOUT": env_int("EMAIL_PROVIDER_TIMEOUT", 20),
 }
+# In production a backend that delivers nothing would lose every email without an error.
+_UNDELIVERING = ("console.EmailBackend", "locmem.EmailBackend", "dummy.EmailBackend", "filebased.EmailBackend")
+if PRODUCTION and not EMAIL_PROVIDER and EMAIL_BACKEND.endswith(_UNDELIVERING):
+    raise ImproperlyConfigured(
+        "Production needs a mail backend that delivers: set EMAIL_PROVIDER (an ESP through django-anymail) "
+        "or EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST."
+    )
 if EMAIL_PROVIDER:
     if EMAIL_PROVIDER not in EMAIL_PROVIDERS:
         raise ImproperlyConfigured(f"EMAIL_PROVIDER={EMAIL_PROVIDER!r} is not one of {sorted(EMAIL_PROVIDERS)}.")

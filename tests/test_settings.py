@@ -14,6 +14,9 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://app:secret@db.internal:5432/app",
     "REDIS_URL": "redis://cache.internal:6379/0",
     "BASE_DOMAIN": "example.com",
+    "EMAIL_PROVIDER": "postmark",
+    "POSTMARK_SERVER_TOKEN": "server-token",
+    "ANYMAIL_WEBHOOK_SECRET": "hook:secret",
 }
 
 
@@ -38,6 +41,15 @@ def test_production_refuses_to_start_without_a_required_variable(missing):
     result = manage("check", env=env)
     assert result.returncode != 0
     assert f"The environment variable {missing} must be set in production." in result.stderr
+
+
+def test_production_refuses_a_mail_backend_that_delivers_nothing():
+    env = {k: v for k, v in PRODUCTION_ENV.items()
+           if k not in ("EMAIL_PROVIDER", "POSTMARK_SERVER_TOKEN", "ANYMAIL_WEBHOOK_SECRET")}
+    result = manage("check", env=env)
+    assert result.returncode != 0 and "Production needs a mail backend that delivers" in result.stderr
+    smtp = manage("check", env={**env, "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend"})
+    assert smtp.returncode == 0, smtp.stderr
 
 
 def test_cookies_are_host_only_so_one_tenant_never_receives_anothers():
