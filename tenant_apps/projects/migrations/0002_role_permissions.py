@@ -5,8 +5,9 @@ projects and delete others' tasks and comments. Permissions are normally created
 migrations (post_migrate); the ones needed here are created first so this works on a new schema.
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from tenant_apps.accounts import role_permissions
 
 MEMBER = ["view_project", "add_project", "change_project", "view_task", "add_task", "change_task",
           "view_comment", "add_comment"]
@@ -16,23 +17,11 @@ ROLE_PERMISSIONS = {"owner": MANAGER, "admin": MANAGER, "member": MEMBER}
 
 
 def grant(apps, schema_editor):
-    app_config = apps.get_app_config("projects")
-    app_config.models_module = True  # create_permissions skips app configs without models
-    create_permissions(app_config, apps=apps, verbosity=0, using=schema_editor.connection.alias)
-    app_config.models_module = None
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for role, codenames in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        group.permissions.add(*Permission.objects.filter(content_type__app_label="projects", codename__in=codenames))
+    role_permissions.grant(apps, schema_editor, "projects", ROLE_PERMISSIONS)
 
 
 def revoke(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for group in Group.objects.filter(name__in=ROLE_PERMISSIONS):
-        group.permissions.remove(*Permission.objects.filter(content_type__app_label="projects"))
+    role_permissions.revoke(apps, schema_editor, "projects", ROLE_PERMISSIONS)
 
 
 class Migration(migrations.Migration):
