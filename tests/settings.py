@@ -15,3 +15,9 @@ from config.settings import CACHES  # noqa: E402
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Keys of the suite never mix with a dev server's sharing the same Redis.
 CACHES["default"]["KEY_PREFIX"] = "tp-test"
+# The suite runs a Celery worker in a thread beside the test thread: a task waiting on a row or
+# table lock the test thread holds would wait forever and stall the worker (and its shutdown).
+# Bounded, such a wait fails the task, which the outbox's retry and recovery then handle.
+from config.settings import DATABASES  # noqa: E402
+
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c lock_timeout=5000"
