@@ -354,7 +354,7 @@ EMAIL_PROVIDERS = {
     "mailgun": ("anymail.backends.mailgun.EmailBackend",
                 {"MAILGUN_API_KEY": True, "MAILGUN_SENDER_DOMAIN": False, "MAILGUN_API_URL": False,
                  "MAILGUN_WEBHOOK_SIGNING_KEY": False}),
-    # Credentials and region come from boto3's own AWS_* variables (needs django-anymail[amazon-ses]).
+    # Credentials and region come from boto3's own AWS_* variables (django-anymail[amazon-ses]).
     "amazon_ses": ("anymail.backends.amazon_ses.EmailBackend", {"AMAZON_SES_CONFIGURATION_SET_NAME": False}),
     "brevo": ("anymail.backends.brevo.EmailBackend", {"BREVO_API_KEY": True}),
     # anymail's Resend backend plus the Idempotency-Key header: Resend de-duplicates resends.
