@@ -30,10 +30,8 @@ def can_manage_projects(user) -> bool:
 
 
 def preferences_for(user) -> NotificationPreferences:
-    prefs = getattr(user, "_prefetched_prefs", None)
-    if prefs is None:
-        prefs = NotificationPreferences.objects.filter(user=user).first() or NotificationPreferences(user=user)
-    return prefs
+    """The user's preferences; defaults (everything on) when they never saved any."""
+    return NotificationPreferences.objects.filter(user=user).first() or NotificationPreferences(user=user)
 
 
 def update_preferences(actor, **flags) -> NotificationPreferences:

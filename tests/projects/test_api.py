@@ -151,3 +151,14 @@ def test_the_projects_api_is_in_the_openapi_schema(api_client, member):
     assert schema.status_code == 200
     paths = schema.json()["paths"]
     assert {"/api/v1/projects/", "/api/v1/tasks/", "/api/v1/tasks/{task_public_id}/comments/"} <= set(paths)
+
+
+def test_reassigning_through_the_api_emails_only_the_new_assignee(api_client, owner, admin, member, task, tenant):
+    from tests.mailbox import mail
+
+    client = api_client(owner)
+    assert client.patch(f"/api/v1/tasks/{task.public_id}/", {"title": "Renamed"}, format="json").status_code == 200
+    assert [m for m in mail.outbox if m.template == "projects/task_assigned"] == []  # same assignee
+    response = client.patch(f"/api/v1/tasks/{task.public_id}/", {"assignee": str(admin.public_id)}, format="json")
+    assert response.status_code == 200 and response.json()["assignee"] == str(admin.public_id)
+    assert [m.to for m in mail.outbox if m.template == "projects/task_assigned"] == [[admin.email]]

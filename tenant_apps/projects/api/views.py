@@ -110,9 +110,8 @@ class TaskViewSet(viewsets.ModelViewSet):
         serializer.instance = _call(services.create_task, self.request.user, project, **data)
 
     def perform_update(self, serializer):
-        task = serializer.instance
-        task.refresh_from_db()
-        _call(services.update_task, self.request.user, task, **serializer.validated_data)
+        # The serializer has not touched the instance: the service compares against stored values.
+        _call(services.update_task, self.request.user, serializer.instance, **serializer.validated_data)
 
     def perform_destroy(self, instance):
         services.delete_task(self.request.user, instance)
