@@ -94,6 +94,12 @@ class TenantUserAdmin(admin.ModelAdmin):
     def role(self, obj):
         return role_of(obj) or "-"
 
+    def has_module_permission(self, request):
+        return services.can_manage_users(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return services.can_manage_users(request.user)
+
     def has_add_permission(self, request):
         return False  # people join through invitations
 
@@ -101,7 +107,9 @@ class TenantUserAdmin(admin.ModelAdmin):
         return False  # deactivate instead: rows stay for history
 
     def has_change_permission(self, request, obj=None):
-        return services.can_manage_users(request.user)
+        if obj is None:
+            return services.can_manage_users(request.user)
+        return services.can_change_user(request.user, obj)
 
     @admin.action(description="Deactivate the selected users")
     def deactivate(self, request, queryset):
@@ -135,8 +143,19 @@ class InvitationAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else self.get_fields(request, obj)
 
-    def has_change_permission(self, request, obj=None):
+    def has_module_permission(self, request):
         return services.can_manage_users(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return services.can_manage_users(request.user)
+
+    def has_add_permission(self, request):
+        return services.can_manage_users(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is None:
+            return services.can_manage_users(request.user)
+        return services.can_change_invitation(request.user, obj)
 
     def has_delete_permission(self, request, obj=None):
         return False  # revoke instead

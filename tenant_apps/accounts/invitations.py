@@ -3,7 +3,8 @@ emailed link, chooses a name and a password, and becomes a user with that role.
 
 The link carries a random token; only its SHA-256 hash is stored. Re-inviting an address that has
 an open invitation resends it with a fresh token and expiry (the old link stops working);
-revoking kills the link. Emails are sent after the row is committed by this function's own
+revoking kills the link. Every write to an existing invitation (re-invite, resend, role change,
+revoke) needs ``services.can_change_invitation``: an admin cannot replace an owner's invitation. Emails are sent after the row is committed by this function's own
 transaction, so a failed invitation sends nothing.
 """
 
@@ -23,7 +24,13 @@ from django.utils import timezone
 
 from tenant_apps.accounts import emails
 from tenant_apps.accounts.models import Invitation
-from tenant_apps.accounts.services import _assign_role, can_manage_users, check_can_grant, validate_role
+from tenant_apps.accounts.services import (
+    _assign_role,
+    can_manage_users,
+    check_can_change_invitation,
+    check_can_grant,
+    validate_role,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +65,10 @@ def _send(invitation: Invitation, raw_token: str) -> None:
     emails.invitation(invitation, accept_url(raw_token))
 
 
+def _open_invitations(email: str):
+    return Invitation.objects.filter(email=email, accepted_at__isnull=True, revoked_at__isnull=True)
+
+
 def check_invite(actor, email: str, role: str) -> str:
     """Raise PermissionDenied or ValidationError (keyed by field) for an invitation that
     ``invite`` would refuse; return the normalised email."""
@@ -70,6 +81,9 @@ def check_invite(actor, email: str, role: str) -> str:
         raise ValidationError({"email": ["Enter a valid email address."]}) from None
     if get_user_model().objects.filter(email__iexact=email).exists():
         raise ValidationError({"email": ["This address already belongs to a user of this workspace."]})
+    existing = _open_invitations(email).first()
+    if existing is not None:
+        check_can_change_invitation(actor, existing)
     return email
 
 
@@ -91,13 +105,12 @@ def _save_invitation(actor, email: str, role: str) -> tuple[Invitation, str]:
     raw, digest = _new_token()
     now = timezone.now()
     with transaction.atomic():
-        invitation = (
-            Invitation.objects.select_for_update()
-            .filter(email=email, accepted_at__isnull=True, revoked_at__isnull=True)
-            .first()
-        )
+        invitation = _open_invitations(email).select_for_update().first()
         if invitation is None:
             invitation = Invitation(email=email)
+        else:
+            # Checked again under the row lock: the open invitation may have changed since check_invite.
+            check_can_change_invitation(actor, invitation)
         invitation.role = role
         invitation.invited_by = actor
         invitation.token_hash = digest
@@ -110,13 +123,14 @@ def _save_invitation(actor, email: str, role: str) -> tuple[Invitation, str]:
 
 def resend_invitation(actor, invitation: Invitation) -> Invitation:
     """Send the invitation again with a new link and a fresh expiry."""
+    check_can_change_invitation(actor, invitation)
     if not invitation.is_open:
         raise ValidationError({"invitation": [f"This invitation has been {invitation.status}."]})
     return invite(actor, invitation.email, invitation.role)
 
 
 def revoke_invitation(actor, invitation: Invitation) -> Invitation:
-    check_can_grant(actor, invitation.role)
+    check_can_change_invitation(actor, invitation)
     if invitation.accepted_at is not None:
         raise ValidationError({"invitation": ["This invitation has already been accepted."]})
     if invitation.revoked_at is None:

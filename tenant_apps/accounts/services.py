@@ -24,20 +24,59 @@ logger = logging.getLogger(__name__)
 LAST_OWNER_MESSAGE = "A workspace must always have at least one owner."
 
 
+# --- Who may do what ----------------------------------------------------------------------------
+# One predicate per act. The API's permission classes, the tenant admin's has_*_permission methods
+# and the services below call these; none of them restates a rule.
+
+
 def can_manage_users(user) -> bool:
+    """Invite people, see invitations, change roles and deactivate accounts: owners and admins."""
     return bool(user and user.is_authenticated and user.is_active and user.has_perm(MANAGE_USERS))
 
 
 def can_manage_owners(user) -> bool:
+    """Grant or remove the owner role: owners only (an admin cannot promote themselves)."""
     return bool(user and user.is_authenticated and user.is_active and user.has_perm(MANAGE_OWNERS))
+
+
+def can_grant_role(actor, role: str) -> bool:
+    """Hand out ``role``, to a user or in an invitation."""
+    return can_manage_users(actor) and (role != Role.OWNER or can_manage_owners(actor))
+
+
+def can_change_user(actor, user) -> bool:
+    """Change ``user``'s role or deactivate them: only owners touch an owner."""
+    return can_grant_role(actor, role_of(user) or Role.MEMBER)
+
+
+def can_change_invitation(actor, invitation) -> bool:
+    """Any write to an existing invitation: re-inviting its address, resending it, changing its role,
+    revoking it. Only owners touch an owner's invitation, or an admin could replace a pending owner
+    invitation with one of their own choosing."""
+    return can_grant_role(actor, invitation.role)
+
+
+def _refuse(actor) -> None:
+    """Raise the PermissionDenied that explains why ``actor`` was refused by a predicate above."""
+    if not can_manage_users(actor):
+        raise PermissionDenied("Only owners and admins manage users.")
+    raise PermissionDenied("Only an owner can grant or remove the owner role.")
 
 
 def check_can_grant(actor, role: str) -> None:
     """Raise PermissionDenied unless ``actor`` may hand out ``role``."""
-    if not can_manage_users(actor):
-        raise PermissionDenied("Only owners and admins manage users.")
-    if role == Role.OWNER and not can_manage_owners(actor):
-        raise PermissionDenied("Only an owner can grant or remove the owner role.")
+    if not can_grant_role(actor, role):
+        _refuse(actor)
+
+
+def check_can_change_user(actor, user) -> None:
+    if not can_change_user(actor, user):
+        _refuse(actor)
+
+
+def check_can_change_invitation(actor, invitation) -> None:
+    if not can_change_invitation(actor, invitation):
+        _refuse(actor)
 
 
 def validate_role(role) -> str:
@@ -118,9 +157,8 @@ def set_role(actor, user, role: str) -> None:
     """
     validate_role(role)
     current = role_of(user)
+    check_can_change_user(actor, user)
     check_can_grant(actor, role)
-    if current == Role.OWNER:
-        check_can_grant(actor, Role.OWNER)
     if current == role:
         return
     with transaction.atomic():
@@ -136,7 +174,7 @@ def deactivate_user(actor, user) -> None:
     Sessions die with the flag (the auth backend refuses inactive users on every request).
     """
     role = role_of(user)
-    check_can_grant(actor, role or Role.MEMBER)
+    check_can_change_user(actor, user)
     if not user.is_active:
         return
     with transaction.atomic():

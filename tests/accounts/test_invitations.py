@@ -6,14 +6,15 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
-from tests.mailbox import mail
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from tenant_apps.accounts import invitations
+from tenant_apps.accounts import invitations, services
 from tenant_apps.accounts.models import Invitation
 from tenant_apps.accounts.roles import role_of
 from tests.conftest import host_client
+from tests.mailbox import mail
 
 pytestmark = pytest.mark.django_db
 
@@ -271,3 +272,98 @@ def test_a_member_cannot_use_the_tenant_admin(member, tenant_client):
         "/admin/login/?next=/admin/", {"username": member.email, "password": "a-long-test-password"}
     )
     assert response.status_code == 200  # not staff: the admin refuses the sign-in
+
+
+# --- writes to an existing invitation follow the revoke rule ---------------------------------------
+
+
+def _owner_invitation(tenant, owner, email="boss@x.test"):
+    with tenant_context(tenant):
+        invitation = invitations.invite(owner, email, "owner")
+        return Invitation.objects.values("pk", "role", "token_hash", "invited_by_id", "send_count").get(
+            pk=invitation.pk
+        )
+
+
+def _unchanged(tenant, before):
+    with tenant_context(tenant):
+        after = Invitation.objects.values("pk", "role", "token_hash", "invited_by_id", "send_count").get(
+            pk=before["pk"]
+        )
+    return after == before
+
+
+def test_an_admin_cannot_overwrite_an_owner_invitation_by_reinviting_with_a_lower_role(
+    tenant, api_client, owner, admin
+):
+    before = _owner_invitation(tenant, owner)
+    response = api_client(admin).post(
+        "/api/v1/invitations/", {"email": "Boss@X.test", "role": "member"}, format="json"
+    )
+    assert response.status_code == 403
+    assert _unchanged(tenant, before)
+    assert len(mail.outbox) == 1  # only the owner's own invitation email
+
+
+def test_an_admin_cannot_overwrite_an_owner_invitation_through_the_users_endpoint(
+    tenant, api_client, owner, admin
+):
+    before = _owner_invitation(tenant, owner)
+    response = api_client(admin).post("/api/v1/users/", {"email": "boss@x.test", "role": "admin"}, format="json")
+    assert response.status_code == 403
+    assert _unchanged(tenant, before)
+
+
+def test_an_admin_cannot_resend_or_revoke_an_owner_invitation(tenant, api_client, owner, admin):
+    before = _owner_invitation(tenant, owner)
+    with tenant_context(tenant):
+        public_id = Invitation.objects.get(pk=before["pk"]).public_id
+    client = api_client(admin)
+    assert client.post(f"/api/v1/invitations/{public_id}/resend/").status_code == 403
+    assert client.delete(f"/api/v1/invitations/{public_id}/").status_code == 403
+    assert _unchanged(tenant, before)
+
+
+def test_the_tenant_admin_refuses_an_admin_overwriting_an_owner_invitation(
+    tenant, owner, admin, tenant_client
+):
+    before = _owner_invitation(tenant, owner)
+    admin_sign_in(tenant_client, admin.email)
+    response = tenant_client.post("/admin/accounts/invitation/add/", {"email": "boss@x.test", "role": "member"})
+    assert response.status_code == 200 and b"Only an owner" in response.content
+    for action in ("resend", "revoke"):
+        page = tenant_client.post(
+            "/admin/accounts/invitation/", {"action": action, "_selected_action": [before["pk"]]}, follow=True
+        )
+        assert b"Only an owner" in page.content
+    assert _unchanged(tenant, before)
+
+
+def test_the_service_refuses_an_admin_overwriting_an_owner_invitation(tenant, owner, admin):
+    before = _owner_invitation(tenant, owner)
+    with tenant_context(tenant):
+        with pytest.raises(PermissionDenied):
+            invitations.invite(admin, "boss@x.test", "member")
+        invitation = Invitation.objects.get(pk=before["pk"])
+        assert not services.can_change_invitation(admin, invitation)
+        assert services.can_change_invitation(owner, invitation)
+    assert _unchanged(tenant, before)
+
+
+def test_an_owner_may_lower_the_role_of_an_owner_invitation_by_reinviting(tenant, api_client, owner):
+    before = _owner_invitation(tenant, owner)
+    response = api_client(owner).post(
+        "/api/v1/invitations/", {"email": "boss@x.test", "role": "member"}, format="json"
+    )
+    assert response.status_code == 201 and response.json()["role"] == "member"
+    with tenant_context(tenant):
+        assert Invitation.objects.get(pk=before["pk"]).role == "member"
+
+
+def test_an_admin_may_reinvite_a_pending_member_invitation(tenant, api_client, owner, admin):
+    with tenant_context(tenant):
+        invitations.invite(owner, "helper@x.test", "member")
+    response = api_client(admin).post(
+        "/api/v1/invitations/", {"email": "helper@x.test", "role": "admin"}, format="json"
+    )
+    assert response.status_code == 201 and response.json()["role"] == "admin"

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from tenant_apps.accounts import invitations, services
 from tenant_apps.accounts.api.errors import LockedOut
-from tenant_apps.accounts.api.permissions import CanManageUsers
+from tenant_apps.accounts.api.permissions import CanChangeInvitation, CanChangeUser, CanManageUsers
 from tenant_apps.accounts.api.serializers import (
     InvitationSerializer,
     InviteSerializer,
@@ -111,14 +111,16 @@ class UserListView(generics.GenericAPIView):
 class UserDetailView(APIView):
     def get_permissions(self):
         if self.request.method in ("PATCH", "DELETE"):
-            return [IsAuthenticated(), CanManageUsers()]
+            return [IsAuthenticated(), CanManageUsers(), CanChangeUser()]
         return [IsAuthenticated()]
 
     def _user(self, request, public_id):
         try:
-            return services.get_user_for(request.user, public_id)
+            user = services.get_user_for(request.user, public_id)
         except get_user_model().DoesNotExist:
             raise NotFound() from None
+        self.check_object_permissions(request, user)
+        return user
 
     @extend_schema(responses=UserSerializer, summary="One user")
     def get(self, request, public_id):
@@ -168,30 +170,33 @@ class InvitationListView(generics.GenericAPIView):
         return _invite(request)
 
 
-def _invitation(request, public_id) -> Invitation:
-    try:
-        return invitations.get_invitation_for(request.user, public_id)
-    except Invitation.DoesNotExist:
-        raise NotFound() from None
+class _InvitationView(APIView):
+    # Reading needs CanManageUsers; every write also CanChangeInvitation (object level).
+    permission_classes = [IsAuthenticated, CanManageUsers, CanChangeInvitation]
+
+    def _invitation(self, request, public_id) -> Invitation:
+        try:
+            invitation = invitations.get_invitation_for(request.user, public_id)
+        except Invitation.DoesNotExist:
+            raise NotFound() from None
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            self.check_object_permissions(request, invitation)
+        return invitation
 
 
-class InvitationDetailView(APIView):
-    permission_classes = [IsAuthenticated, CanManageUsers]
-
+class InvitationDetailView(_InvitationView):
     @extend_schema(responses=InvitationSerializer, summary="One invitation")
     def get(self, request, public_id):
-        return Response(InvitationSerializer(_invitation(request, public_id)).data)
+        return Response(InvitationSerializer(self._invitation(request, public_id)).data)
 
     @extend_schema(request=None, responses=InvitationSerializer, summary="Revoke an invitation")
     def delete(self, request, public_id):
-        invitation = invitations.revoke_invitation(request.user, _invitation(request, public_id))
+        invitation = invitations.revoke_invitation(request.user, self._invitation(request, public_id))
         return Response(InvitationSerializer(invitation).data)
 
 
-class InvitationResendView(APIView):
-    permission_classes = [IsAuthenticated, CanManageUsers]
-
+class InvitationResendView(_InvitationView):
     @extend_schema(request=None, responses=InvitationSerializer, summary="Send an invitation again")
     def post(self, request, public_id):
-        invitation = invitations.resend_invitation(request.user, _invitation(request, public_id))
+        invitation = invitations.resend_invitation(request.user, self._invitation(request, public_id))
         return Response(InvitationSerializer(invitation).data)
