@@ -13,6 +13,7 @@ import json
 import re
 import shlex
 import subprocess
+import tomllib
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
@@ -25,10 +26,15 @@ from celery.bin.celery import celery as celery_cli
 from django.conf import settings
 from django.core.management import get_commands
 from django.urls import resolve
+from packaging.specifiers import SpecifierSet
+from packaging.utils import parse_wheel_filename
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "compose.yaml"
 DOCKERFILE = ROOT / "platform" / "Dockerfile"
+PYPROJECT = ROOT / "pyproject.toml"
+LOCKFILE = ROOT / "uv.lock"
+PYTHON_PIN = ROOT / ".python-version"
 ENTRYPOINT = ROOT / "platform" / "entrypoint.sh"
 APP_SERVICES = ("web", "worker", "beat")
 
@@ -262,3 +268,55 @@ def test_image_installs_exactly_the_locked_runtime_dependencies():
     for arguments in syncs:
         assert "--locked" in arguments.split(), arguments
         assert "--no-dev" in arguments.split(), arguments
+
+
+# --- the interpreter: .python-version, requires-python, uv.lock and the image agree ---------------
+
+
+def pinned_python() -> str:
+    return PYTHON_PIN.read_text().strip()
+
+
+def allowed_minors() -> list[str]:
+    """Every CPython 3.x that requires-python lets uv choose (uv picks the newest one it finds)."""
+    spec = SpecifierSet(tomllib.loads(PYPROJECT.read_text())["project"]["requires-python"])
+    return [f"3.{minor}" for minor in range(8, 30) if f"3.{minor}.0" in spec]
+
+
+def wheel_runs_on(filename: str, python: str) -> bool:
+    minor = int(python.split(".")[1])
+    for tag in parse_wheel_filename(filename)[3]:
+        if tag.interpreter in ("py3", f"py3{minor}", f"cp3{minor}"):
+            return True
+        # A stable-ABI wheel built for 3.N runs on every later 3.x.
+        if tag.abi == "abi3" and tag.interpreter.startswith("cp3") and int(tag.interpreter[3:]) <= minor:
+            return True
+    return False
+
+
+def test_the_pinned_python_is_one_that_requires_python_allows():
+    assert re.fullmatch(r"3\.\d+", pinned_python()), "a minor version, so any patch release of it will do"
+    assert pinned_python() in allowed_minors()
+    assert tomllib.loads(LOCKFILE.read_text())["requires-python"].replace(" ", "") == (
+        tomllib.loads(PYPROJECT.read_text())["project"]["requires-python"].replace(" ", "")
+    ), "uv.lock is out of date: run `uv lock`"
+
+
+def test_every_allowed_python_has_a_wheel_of_every_dependency_that_ships_only_wheels():
+    # pgserver ships PostgreSQL in wheels for 3.11 and 3.12 only: were 3.13 allowed, uv would pick
+    # it where it is installed and `uv sync` would fail on a package it cannot build.
+    missing = []
+    for package in tomllib.loads(LOCKFILE.read_text())["package"]:
+        wheels = [PurePosixPath(urlsplit(wheel["url"]).path).name for wheel in package.get("wheels", [])]
+        if not wheels or "sdist" in package:
+            continue
+        missing += [f"{package['name']} on {python}" for python in allowed_minors()
+                    if not any(wheel_runs_on(wheel, python) for wheel in wheels)]
+    assert missing == []
+
+
+def test_the_image_runs_the_pinned_python():
+    images = [arguments.split()[0] for keyword, arguments in dockerfile_instructions() if keyword == "FROM"]
+    assert images, "the Dockerfile has no FROM"
+    for image in images:
+        assert re.fullmatch(rf"python:{re.escape(pinned_python())}(-[\w.-]+)?", image), image
