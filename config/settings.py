@@ -76,7 +76,10 @@ AUTH_USER_MODEL = "accounts.User"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 MIDDLEWARE = [
-    # First: every later layer runs in the schema of the tenant named by the Host header.
+    # First: a control character in the path, query string or a header is a 400 before anything
+    # reads the request (tenants/request_guards.py).
+    "tenants.request_guards.RequestGuardMiddleware",
+    # Every later layer runs in the schema of the tenant named by the Host header.
     "tenants.middleware.TenantHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -90,7 +93,8 @@ MIDDLEWARE = [
 if PRODUCTION or STATIC_ROOT.is_dir():
     # gunicorn serves collected static files through WhiteNoise (production, and the compose image,
     # which collects them at build time); runserver serves them itself on a dev machine.
-    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                      "whitenoise.middleware.WhiteNoiseMiddleware")
 
 TEMPLATES = [
     {
@@ -267,38 +271,37 @@ AXES_USERNAME_CALLABLE = "tenant_apps.accounts.lockout.username_of_attempt"
 AXES_LOCKOUT_CALLABLE = "tenant_apps.accounts.lockout.lockout_response"
 AXES_SENSITIVE_PARAMETERS = ["password", "password1", "password2", "old_password", "new_password1",
                              "new_password2", "token"]
-# Reverse proxies in front of Django (Caddy in production): the client address is then read
-# from X-Forwarded-For (tenant_apps.accounts.lockout.client_address).
+# Reverse proxies in front of Django (Caddy in production): the client address of lockouts, API
+# throttles and reset-email limits is then read from X-Forwarded-For (tenants.request_guards).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if PRODUCTION else 0)
-AXES_CLIENT_IP_CALLABLE = "tenant_apps.accounts.lockout.client_address"
+AXES_CLIENT_IP_CALLABLE = "tenants.request_guards.client_address"
 
 # Invitation links stop working after this many days.
 INVITATION_EXPIRY_DAYS = env_int("INVITATION_EXPIRY_DAYS", 7)
 # Password-reset emails per address and hour (four times that per client address).
 PASSWORD_RESET_EMAILS_PER_HOUR = env_int("PASSWORD_RESET_EMAILS_PER_HOUR", 3)
 
+# The platform's API plumbing lives in config/api/ (both APIs, tenant and operator, use it).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "tenant_apps.accounts.api.authentication.BearerTokenAuthentication",
+        "config.api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "tenant_apps.accounts.api.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "config.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
-        "tenant_apps.accounts.api.throttling.UserThrottle",
-        "tenant_apps.accounts.api.throttling.AnonThrottle",
+        "config.api.throttling.UserThrottle",
+        "config.api.throttling.AnonThrottle",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.api.parsers.DepthLimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "EXCEPTION_HANDLER": "tenant_apps.accounts.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
-    # Per-address throttles read the client from X-Forwarded-For behind the same proxies as axes.
-    "NUM_PROXIES": TRUSTED_PROXY_COUNT or None,
 }
 # Requests per user (or per client address when anonymous), per schema; read on every request.
 API_THROTTLE_RATES = {

@@ -1,6 +1,5 @@
 """django-axes hooks: which account an attempt is for, and what a locked-out client sees."""
 
-from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
 
@@ -26,19 +25,3 @@ def lockout_response(request, original_response=None, credentials=None):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": message}, status=429)
     return render(request, "accounts/locked_out.html", {"message": message}, status=429)
-
-
-def client_address(request) -> str | None:
-    """The client's address, for per-address lockouts.
-
-    Behind ``TRUSTED_PROXY_COUNT`` reverse proxies (Caddy in production), REMOTE_ADDR is the nearest
-    proxy, shared by every client; the client is the entry the outermost proxy appended to
-    X-Forwarded-For, counted from the right (entries further left are whatever the client sent,
-    and cannot be trusted).
-    """
-    proxies = settings.TRUSTED_PROXY_COUNT
-    if proxies > 0:
-        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
-        if len(hops) >= proxies:
-            return hops[-proxies]
-    return request.META.get("REMOTE_ADDR")

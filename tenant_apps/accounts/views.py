@@ -14,8 +14,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from tenant_apps.accounts import invitations, services
 from tenant_apps.accounts.forms import AcceptInvitationForm, SignInForm, TenantPasswordResetForm
-from tenant_apps.accounts.lockout import client_address
 from tenant_apps.accounts.roles import role_of
+from tenants.request_guards import client_address
 
 
 @login_required

@@ -1,4 +1,4 @@
-"""Bad input gets a 4xx with field errors, never a 500 (format: see tenant_apps/accounts/api/errors.py)."""
+"""Bad input gets a 4xx with field errors, never a 500 (format: see config/api/errors.py)."""
 
 import pytest
 from django.conf import settings

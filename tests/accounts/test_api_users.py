@@ -3,11 +3,11 @@
 import uuid
 
 import pytest
-from tests.mailbox import mail
 from django_tenants.utils import tenant_context
 
 from tenant_apps.accounts.models import Invitation
 from tenant_apps.accounts.roles import role_of
+from tests.mailbox import mail
 
 pytestmark = pytest.mark.django_db
 

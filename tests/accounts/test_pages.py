@@ -5,10 +5,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
-from tests.mailbox import mail
 from django.test import Client
 
 from tests.conftest import PASSWORD, host_client
+from tests.mailbox import mail
 
 pytestmark = pytest.mark.django_db
 

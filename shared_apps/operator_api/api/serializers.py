@@ -44,7 +44,7 @@ class ProvisionedTenantSerializer(TenantSerializer):
     )
 
     class Meta(TenantSerializer.Meta):
-        fields = TenantSerializer.Meta.fields + ["set_password_url"]
+        fields = [*TenantSerializer.Meta.fields, "set_password_url"]
         read_only_fields = fields
 
 

@@ -1,8 +1,9 @@
 """The operator API (/api/v1/ on the root domain): the tenant lifecycle for platform operators.
 
 Every change goes through tenants.services, exactly like the CLI and the global admin. Tokens are
-knox tokens of the public schema's users; a tenant's token does not exist here (401), and a
-non-staff user of the public schema gets no token at all.
+knox tokens of the public schema's users (the accounts app's User model, its services issue and
+revoke them); a tenant's token does not exist here (401), and a non-staff user of the public
+schema gets no token at all.
 """
 
 from drf_spectacular.utils import extend_schema
@@ -11,6 +12,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import tokens
 from shared_apps.operator_api.api.permissions import IsOperator
 from shared_apps.operator_api.api.serializers import (
     NewTenantSerializer,
@@ -18,17 +20,28 @@ from shared_apps.operator_api.api.serializers import (
     SuspendSerializer,
     TenantSerializer,
 )
-from tenant_apps.accounts.api.views import RevokeAllTokensView, TokenView
+from tenant_apps.accounts import services as accounts
 from tenants import services
 from tenants.models import Tenant
 
 
-class OperatorTokenView(TokenView):
-    operators_only = True
+class OperatorTokenView(tokens.TokenView):
+    """An operator's token, on the root domain: staff users of the public schema only."""
+
+    def sign_in(self, http_request, email, password):
+        return accounts.sign_in_for_token(http_request, email, password, operators_only=True)
+
+    def revoke(self, token):
+        accounts.revoke_token(token)
 
 
-class OperatorRevokeAllTokensView(RevokeAllTokensView):
+class OperatorRevokeAllTokensView(APIView):
     permission_classes = [IsOperator]
+
+    @extend_schema(request=None, responses={204: None}, summary="Revoke every token of the operator")
+    def post(self, request):
+        accounts.revoke_all_tokens(request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 def _tenant(public_id) -> Tenant:

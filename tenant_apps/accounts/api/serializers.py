@@ -5,18 +5,6 @@ from tenant_apps.accounts.models import Invitation
 from tenant_apps.accounts.roles import Role, role_of
 
 
-class TokenRequestSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(
-        max_length=4096, trim_whitespace=False, write_only=True, style={"input_type": "password"}
-    )
-
-
-class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField(help_text="Send as `Authorization: Bearer <token>`. Shown once.")
-    expires_at = serializers.DateTimeField()
-
-
 class UserSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     role = serializers.SerializerMethodField()

@@ -1,73 +1,38 @@
 """The tenant API (/api/v1/ on a tenant's subdomain): tokens, the signed-in user, users, invitations.
 
 Views parse input and call one service; services raise ValidationError / PermissionDenied, which
-the API's exception handler turns into 400 / 403 (see api/errors.py for the error format).
+the API's exception handler turns into 400 / 403 (config/api/errors.py: the error format).
 Lookups go through the actor-aware getters, so ids of another tenant or not visible answer 404.
 """
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
-from knox.models import AuthToken
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import tokens
 from tenant_apps.accounts import invitations, services
-from tenant_apps.accounts.api.errors import LockedOut
 from tenant_apps.accounts.api.permissions import CanChangeInvitation, CanChangeUser, CanManageUsers
 from tenant_apps.accounts.api.serializers import (
     InvitationSerializer,
     InviteSerializer,
-    TokenRequestSerializer,
-    TokenSerializer,
     UserSerializer,
     UserUpdateSerializer,
 )
 from tenant_apps.accounts.models import Invitation
 
 
-class TokenView(APIView):
-    """POST exchanges an email and password for a token; DELETE revokes the token in use."""
+class TokenView(tokens.TokenView):
+    """A workspace user's token, on the workspace's host."""
 
-    operators_only = False
+    def sign_in(self, http_request, email, password):
+        return services.sign_in_for_token(http_request, email, password)
 
-    def get_permissions(self):
-        if self.request.method == "POST":
-            return [AllowAny()]
-        return [IsAuthenticated()]
-
-    @extend_schema(
-        request=TokenRequestSerializer,
-        responses={200: TokenSerializer, 400: None, 429: None},
-        auth=[],
-        summary="Get a token",
-    )
-    def post(self, request):
-        serializer = TokenRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        http_request = request._request  # axes counts attempts on Django's request
-        try:
-            instance, token = services.sign_in_for_token(
-                http_request,
-                serializer.validated_data["email"],
-                serializer.validated_data["password"],
-                operators_only=self.operators_only,
-            )
-        except DjangoValidationError:
-            if getattr(http_request, "axes_locked_out", False):
-                raise LockedOut() from None
-            raise
-        return Response(TokenSerializer({"token": token, "expires_at": instance.expiry}).data)
-
-    @extend_schema(request=None, responses={204: None, 400: None}, summary="Revoke the token in use")
-    def delete(self, request):
-        if not isinstance(request.auth, AuthToken):
-            raise ValidationError({"non_field_errors": ["This request is not authenticated with a token."]})
-        services.revoke_token(request.auth)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def revoke(self, token):
+        services.revoke_token(token)
 
 
 class RevokeAllTokensView(APIView):

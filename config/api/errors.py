@@ -1,12 +1,13 @@
-"""One error format for the tenant and operator APIs: DRF's own.
+"""One error format for every API of the platform (the tenant API and the operator API).
 
-- A request that fails validation answers 400 with ``{"<field>": ["message", ...]}``; errors not
-  tied to a field are under ``"non_field_errors"``.
-- Every other error answers ``{"detail": "message"}`` with its status (401, 403, 404, 405, 413,
-  415, 429).
+- 400 for input that fails validation: ``{"<field>": ["message", ...]}``; errors not tied to a
+  field are under ``"non_field_errors"``, and a nested serializer's errors nest the same way.
+- Every other error, including a 400 for a body that cannot be parsed at all (malformed or too
+  deeply nested JSON, a control character in the request): ``{"detail": "message"}`` with its
+  status: 400, 401, 403, 404, 405, 413, 415 or 429.
 
 Services raise Django's ValidationError keyed by field (``{"role": [...]}``) and PermissionDenied;
-both are mapped here, so a view never translates them by hand.
+both are mapped here (400 and 403), so a view never translates them by hand.
 """
 
 from django.core.exceptions import RequestDataTooBig
