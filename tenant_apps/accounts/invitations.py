@@ -4,8 +4,9 @@ emailed link, chooses a name and a password, and becomes a user with that role.
 The link carries a random token; only its SHA-256 hash is stored. Re-inviting an address that has
 an open invitation resends it with a fresh token and expiry (the old link stops working);
 revoking kills the link. Every write to an existing invitation (re-invite, resend, role change,
-revoke) needs ``services.can_change_invitation``: an admin cannot replace an owner's invitation. Emails are sent after the row is committed by this function's own
-transaction, so a failed invitation sends nothing.
+revoke) needs ``services.can_change_invitation``: an admin cannot replace an owner's invitation.
+Emails are sent after the row is committed by this function's own transaction, so a failed
+invitation sends nothing.
 """
 
 import hashlib

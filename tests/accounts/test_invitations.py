@@ -309,7 +309,9 @@ def test_an_admin_cannot_overwrite_an_owner_invitation_through_the_users_endpoin
     tenant, api_client, owner, admin
 ):
     before = _owner_invitation(tenant, owner)
-    response = api_client(admin).post("/api/v1/users/", {"email": "boss@x.test", "role": "admin"}, format="json")
+    response = api_client(admin).post(
+        "/api/v1/users/", {"email": "boss@x.test", "role": "admin"}, format="json"
+    )
     assert response.status_code == 403
     assert _unchanged(tenant, before)
 
@@ -329,7 +331,9 @@ def test_the_tenant_admin_refuses_an_admin_overwriting_an_owner_invitation(
 ):
     before = _owner_invitation(tenant, owner)
     admin_sign_in(tenant_client, admin.email)
-    response = tenant_client.post("/admin/accounts/invitation/add/", {"email": "boss@x.test", "role": "member"})
+    response = tenant_client.post(
+        "/admin/accounts/invitation/add/", {"email": "boss@x.test", "role": "member"}
+    )
     assert response.status_code == 200 and b"Only an owner" in response.content
     for action in ("resend", "revoke"):
         page = tenant_client.post(
