@@ -1,14 +1,142 @@
-"""The per-tenant admin site, served at /admin/ on each tenant's domain.
+"""The platform's two admin sites, and the guard every ModelAdmin on them gets.
 
-It is a separate AdminSite from Django's global one, so it lists only what tenant apps register
-on it (never Tenant, Domain or other public models), and it runs in the tenant's schema, so only
-that tenant's staff users can sign in: operators live in the public schema and do not exist here.
+- The global admin (root domain, public schema) is Django's ``admin.site``, made a
+  ``PlatformAdminSite`` by ``PlatformAdminConfig`` (INSTALLED_APPS names it instead of
+  ``django.contrib.admin``).
+- The per-tenant admin (``tenant_admin_site``, /admin/ on each tenant's domain) is a separate site:
+  it lists only what tenant apps register on it (never Tenant, Domain or other public models), and
+  it runs in the tenant's schema, so only that tenant's staff users can sign in; operators live in
+  the public schema and do not exist there.
+
+**Secret columns.** Django's admin accepts a lookup on any local field in the query string
+(``?password__startswith=pbkdf2``) and answers it by count: enough to read a password hash or a
+token digest one character at a time. Both sites wrap every ModelAdmin registered on them,
+including third parties' (auth groups, axes), in ``SecretFieldsGuard``, which refuses lookups
+through a secret column (400) and strips secret columns from searches, list columns, filters and
+orderings. ``is_secret_field`` says which columns are secret; the system check
+``check_admin_secrets`` fails startup when an admin names one, or when an admin site does not guard.
 """
 
-from django.contrib.admin import AdminSite
+import logging
+import re
+
+from django.contrib.admin import AdminSite, ModelAdmin
+from django.contrib.admin.apps import AdminConfig
+from django.contrib.admin.exceptions import DisallowedModelAdminLookup
+from django.contrib.admin.sites import all_sites
+from django.core import checks
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.db.models.constants import LOOKUP_SEP
+
+logger = logging.getLogger(__name__)
+
+# A column holding a credential or something derived from one: passwords and their hashes, token
+# digests and keys, invitation token hashes, session keys and data, stored secrets. Only columns
+# that can hold such characters count (a boolean "digest" email preference is not a secret), and
+# ``dedup_key``-like names are not matched: a de-duplication key is an identifier, not a secret.
+_SECRET_NAME = re.compile(r"password|secret|digest|token|salt|(^|_)hash$|^session_(key|data)$")
+_TEXT_FIELDS = (models.CharField, models.TextField, models.BinaryField, models.JSONField)
 
 
-class TenantAdminSite(AdminSite):
+def is_secret_field(field) -> bool:
+    return isinstance(field, _TEXT_FIELDS) and bool(_SECRET_NAME.search(field.name))
+
+
+def touches_secret(model, path: str) -> bool:
+    """Whether the lookup, search or ordering ``path`` (``user__password__startswith``, ``-digest``,
+    ``^email``) reads a secret column of ``model`` or of a model it reaches through relations."""
+    for part in path.lstrip("-^=@").split(LOOKUP_SEP):
+        try:
+            field = model._meta.pk if part == "pk" else model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return False  # a transform (__startswith), a method name, or nothing Django will query
+        if is_secret_field(field):
+            return True
+        if not field.is_relation or field.related_model is None:
+            return False
+        model = field.related_model
+    return False
+
+
+def _name(item):
+    """The field path an admin option entry refers to, if any (entries may be callables, filter
+    classes or ``(field, FilterClass)`` pairs)."""
+    if isinstance(item, (list, tuple)) and item:
+        item = item[0]
+    return item if isinstance(item, str) else None
+
+
+def _exposed(model, items) -> list[str]:
+    return [name for name in map(_name, items or ()) if name and touches_secret(model, name)]
+
+
+class SecretFieldsGuard:
+    """Mixed into every ModelAdmin of the platform's admin sites (see the module's docstring)."""
+
+    def _without_secrets(self, items, option: str):
+        exposed = _exposed(self.model, items)
+        if not exposed:
+            return items
+        logger.error("%s: %s names secret columns %s; left out", type(self).__qualname__, option, exposed)
+        return type(items)(item for item in items if _name(item) not in exposed)
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if touches_secret(self.model, lookup):
+            return False
+        if "\x00" in str(value):  # PostgreSQL refuses NUL in text with an error, not an empty list
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def to_field_allowed(self, request, to_field):
+        return not touches_secret(self.model, to_field) and super().to_field_allowed(request, to_field)
+
+    def get_search_results(self, request, queryset, search_term):
+        if "\x00" in search_term:
+            raise DisallowedModelAdminLookup("A search cannot contain a NUL character.")
+        return super().get_search_results(request, queryset, search_term)
+
+    def get_search_fields(self, request):
+        return self._without_secrets(super().get_search_fields(request), "search_fields")
+
+    def get_list_display(self, request):
+        return self._without_secrets(super().get_list_display(request), "list_display")
+
+    def get_list_filter(self, request):
+        return self._without_secrets(super().get_list_filter(request), "list_filter")
+
+    def get_ordering(self, request):
+        return self._without_secrets(super().get_ordering(request) or (), "ordering")
+
+    def get_sortable_by(self, request):
+        return self._without_secrets(super().get_sortable_by(request), "sortable_by")
+
+
+class GuardedAdminSite(AdminSite):
+    """An admin site whose every ModelAdmin is a SecretFieldsGuard, whoever registered it."""
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        admin_class = admin_class or ModelAdmin
+        if not issubclass(admin_class, SecretFieldsGuard):
+            admin_class = type(
+                admin_class.__name__,
+                (SecretFieldsGuard, admin_class),
+                {"__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__},
+            )
+        super().register(model_or_iterable, admin_class, **options)
+
+
+class PlatformAdminSite(GuardedAdminSite):
+    """The global admin (``django.contrib.admin.site``), on the root domain."""
+
+
+class PlatformAdminConfig(AdminConfig):
+    """``django.contrib.admin`` with the guarded global site."""
+
+    default_site = "tenants.admin_site.PlatformAdminSite"
+
+
+class TenantAdminSite(GuardedAdminSite):
     site_url = "/"
 
     def each_context(self, request):
@@ -19,3 +147,37 @@ class TenantAdminSite(AdminSite):
 
 
 tenant_admin_site = TenantAdminSite(name="admin")
+
+_OPTIONS = ("search_fields", "list_display", "list_display_links", "list_filter", "list_editable", "ordering",
+            "sortable_by", "date_hierarchy", "raw_id_fields", "autocomplete_fields")
+
+
+@checks.register(checks.Tags.admin)
+def check_admin_secrets(app_configs, sites=None, **kwargs):
+    """Every ModelAdmin of every admin site (or of ``sites``) is guarded and names no secret column."""
+    errors = []
+    for site in all_sites if sites is None else sites:
+        for model, model_admin in site._registry.items():
+            where = f"{model._meta.label} on admin site {site.name!r}"
+            if not isinstance(model_admin, SecretFieldsGuard):
+                errors.append(checks.Error(
+                    f"{where} is not guarded against lookups on secret columns.",
+                    hint="Make the site a tenants.admin_site.GuardedAdminSite.",
+                    obj=type(model_admin).__qualname__, id="tenants.E101",
+                ))
+            if is_secret_field(model._meta.pk):
+                errors.append(checks.Error(
+                    f"{where}: its primary key is a secret column, shown in every admin URL and form.",
+                    hint="Do not register this model in an admin.", obj="pk", id="tenants.E102",
+                ))
+            for option in _OPTIONS:
+                value = getattr(model_admin, option, None)
+                if isinstance(value, str):
+                    value = [value]
+                if exposed := _exposed(model, value):
+                    errors.append(checks.Error(
+                        f"{where}: {option} names secret columns {exposed}.",
+                        hint="A filter, search or ordering on a secret answers guesses about it.",
+                        obj=option, id="tenants.E103",
+                    ))
+    return errors

@@ -5,10 +5,12 @@ and roles change and accounts are deactivated through the accounts services (adm
 the rules (only owners touch owners, always one owner) hold here exactly as in the API.
 """
 
+import knox.admin  # noqa: F401  (registers knox's admin, taken back at the end of this module)
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
+from knox.models import AuthToken
 
 from tenant_apps.accounts import invitations, services
 from tenant_apps.accounts.models import Invitation, User
@@ -202,3 +204,9 @@ class InvitationAdmin(admin.ModelAdmin):
 admin.site.register(User, UserAdmin)
 tenant_admin_site.register(User, TenantUserAdmin)
 tenant_admin_site.register(Invitation, InvitationAdmin)
+
+# API tokens are not an admin's business: knox's admin shows, searches and links every token by
+# its digest (the primary key, so in every URL), and its add form mints a token for someone else
+# and shows it to the operator. Tokens are revoked through the API, by a password change or by
+# deactivating the account. (knox.admin, imported above, has registered itself by now.)
+admin.site.unregister(AuthToken)
