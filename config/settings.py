@@ -45,7 +45,8 @@ SHARED_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.admin",
+    # django.contrib.admin, with a global site that refuses lookups on secret columns.
+    "tenants.admin_site.PlatformAdminConfig",
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
@@ -58,7 +59,7 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
-    "django.contrib.admin",
+    "tenants.admin_site.PlatformAdminConfig",
     "tenant_apps.accounts",
     "knox",
     "axes",
