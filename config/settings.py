@@ -257,17 +257,25 @@ from datetime import timedelta  # noqa: E402
 # django-axes sees every sign-in (tenant sign-in page, token endpoints, both admins) through its
 # backend; its middleware turns a lockout into a response. Attempts are rows in the schema of the
 # host being signed in to, so a lockout on acme never locks the same email out of globex.
+# The policy (tenant_apps/accounts/lockout.py, README "Accounts and API"): AXES_FAILURE_LIMIT per
+# account and address; wider limits per address and per account, which never lock an account out
+# of an address it has signed in from before; only a success on the account clears its failures.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
-# Each parameter counts on its own: too many failures for one account, or from one address.
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "tenant_apps.accounts.lockout.AccountAddressHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_ADDRESS_FAILURE_LIMIT = env_int("AXES_ADDRESS_FAILURE_LIMIT", 4 * AXES_FAILURE_LIMIT)
+AXES_ACCOUNT_FAILURE_LIMIT = env_int("AXES_ACCOUNT_FAILURE_LIMIT", 4 * AXES_FAILURE_LIMIT)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+# Deletes the failures of the account from the address that just signed in to it, nothing else.
 AXES_RESET_ON_SUCCESS = True
+# An attempt refused during a lock is not recorded: it neither extends the lock nor counts
+# towards the wider limits.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_CALLABLE = "tenant_apps.accounts.lockout.username_of_attempt"
 AXES_LOCKOUT_CALLABLE = "tenant_apps.accounts.lockout.lockout_response"
 AXES_SENSITIVE_PARAMETERS = ["password", "password1", "password2", "old_password", "new_password1",
@@ -321,7 +329,8 @@ API_CONVENTIONS = (
     "UUIDs. Lists are paginated: `?page=N&page_size=N`, answering `{count, next, previous, results}`. "
     "Errors: a 400 answers `{\"<field>\": [\"message\"]}` (errors not tied to a field under "
     "`non_field_errors`); every other error answers `{\"detail\": \"message\"}`. Requests are "
-    "throttled per user (429), and repeated failed sign-ins lock the account and the address for a while."
+    "throttled per user (429), and repeated failed sign-ins lock the account out of that address "
+    "for a while."
 )
 SPECTACULAR_SETTINGS = {
     "TITLE": "Workspace API",
