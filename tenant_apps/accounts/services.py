@@ -14,7 +14,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from knox.models import AuthToken
 
 from tenant_apps.accounts.roles import MANAGE_OWNERS, MANAGE_USERS, STAFF_ROLES, Role, role_of
@@ -213,13 +213,13 @@ def revoke_all_tokens(user) -> int:
 
 def allow_password_reset_email(email: str, client_address: str) -> bool:
     """Whether one more reset email may go out: at most PASSWORD_RESET_EMAILS_PER_HOUR per
-    address and four times that per client address, per schema. Past the limit the page still
-    says "sent" (so it cannot be used to probe accounts), but nothing is mailed: the form cannot
-    be used to flood someone's inbox."""
+    address and four times that per client address, per schema (the cache's key function starts
+    every key with the schema). Past the limit the page still says "sent" (so it cannot be used to
+    probe accounts), but nothing is mailed: the form cannot be used to flood someone's inbox."""
     limit = settings.PASSWORD_RESET_EMAILS_PER_HOUR
     keys = [
-        (f"pwreset:{connection.schema_name}:email:{(email or '').strip().lower()}", limit),
-        (f"pwreset:{connection.schema_name}:ip:{client_address}", limit * 4),
+        (f"pwreset:email:{(email or '').strip().lower()}", limit),
+        (f"pwreset:ip:{client_address}", limit * 4),
     ]
     allowed = True
     for key, key_limit in keys:

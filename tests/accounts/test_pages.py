@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 from django.test import Client
+from django_tenants.utils import tenant_context
 
 from tests.conftest import PASSWORD, host_client
 from tests.mailbox import mail
@@ -189,6 +190,18 @@ def test_password_reset_emails_are_limited_per_address_without_saying_so(tenant_
         response = tenant_client.post("/accounts/password-reset/", {"email": member.email})
         assert response.status_code == 302 and response["Location"] == "/accounts/password-reset/sent/"
     assert len(mail.outbox) == limit
+
+
+def test_reset_email_limits_are_counted_per_schema(tenant, other_tenant, make_role_user):
+    # The same address, from the same client, on two workspaces: two separate allowances.
+    from tenant_apps.accounts.services import allow_password_reset_email
+
+    limit = settings.PASSWORD_RESET_EMAILS_PER_HOUR
+    with tenant_context(tenant):
+        assert all(allow_password_reset_email("twin@example.test", "10.0.0.1") for _ in range(limit))
+        assert not allow_password_reset_email("twin@example.test", "10.0.0.1")
+    with tenant_context(other_tenant):
+        assert allow_password_reset_email("twin@example.test", "10.0.0.1")
 
 
 def test_an_acme_reset_link_does_not_work_on_globex(other_tenant, tenant_client, member):
