@@ -155,11 +155,16 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": CACHE_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "tp"),
+        # Every key starts with the current schema (django-tenants), so one tenant's entries
+        # (throttle buckets, rate limits) never meet another's. Its reverse, REVERSE_KEY_FUNCTION,
+        # is a django-redis setting: Django's RedisCache lists no keys and has no use for it.
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
         "TIMEOUT": 300,
     }
 }
-# How long a host-to-tenant lookup stays cached. Saves of a Tenant or Domain invalidate it at once;
-# the timeout only bounds how long an entry lingers after a change made outside the ORM.
+# How long a host-to-tenant lookup stays cached. Changes of a Tenant or Domain through the ORM
+# (saves, deletes, queryset updates, bulk writes) invalidate it at once; the timeout only bounds
+# how long an entry lingers after a change made in SQL.
 TENANT_CACHE_SECONDS = env_int("TENANT_CACHE_SECONDS", 600)
 
 # --- Celery ------------------------------------------------------------------------------------

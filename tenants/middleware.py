@@ -1,46 +1,73 @@
 """Routes every request by its Host header: the root domain to the public schema and URLconf (the
-operator's side), a tenant's domain to that tenant's schema and the tenant URLconf."""
+operator's side), a tenant's domain to that tenant's schema and the tenant URLconf.
+
+django-tenants' TenantMainMiddleware does the routing; this subclass fills in its hooks: how a
+hostname is read (normalised and checked), how a tenant is found (the shared host cache), what an
+unknown host gets, plus the two answers it has no hook for: 400 for a Host header that names no
+valid hostname, 403 for a suspended tenant.
+"""
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.db import connection
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.template.loader import render_to_string
 from django.urls import set_urlconf
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.postgresql_backend.base import FakeTenant
-from django_tenants.utils import get_public_schema_name
+from django_tenants.utils import get_public_schema_name, remove_www
 
-from tenants.routing import tenant_for_host
+from tenants.models import Tenant
+from tenants.routing import hostname_of, tenant_for_host
+
+
+class BadHost(Exception):
+    """The Host header is not allowed or names no valid hostname."""
+
+
+class TenantSuspended(Exception):
+    def __init__(self, tenant: Tenant):
+        super().__init__(tenant.slug)
+        self.tenant = tenant
 
 
 class TenantHostMiddleware(TenantMainMiddleware):
     def process_request(self, request):
-        # Start every request in public: the previous one may have left a tenant's search_path.
-        connection.set_schema_to_public()
         try:
-            hostname = self.hostname_from_request(request)
-        except DisallowedHost:
+            return super().process_request(request)
+        except BadHost:
             return HttpResponseBadRequest("Bad Request (invalid host)", content_type="text/plain")
+        except TenantSuspended as suspended:
+            return self._page("tenants/suspended.html", 403, tenant=suspended.tenant)
 
+    @staticmethod
+    def hostname_from_request(request):
+        # Checked here, before any lookup: a hostname's length bounds what a lookup and a cache
+        # entry cost.
+        try:
+            return remove_www(hostname_of(request.get_host()))
+        except (DisallowedHost, ValueError) as exc:
+            raise BadHost from exc
+
+    def get_tenant(self, domain_model, hostname):
         if hostname == settings.BASE_DOMAIN:
-            request.tenant = FakeTenant(schema_name=get_public_schema_name())
-            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
-            set_urlconf(request.urlconf)
-            return None
-
+            return FakeTenant(schema_name=get_public_schema_name())
         tenant = tenant_for_host(hostname)
         if tenant is None:
-            return self._page("tenants/no_workspace.html", 404, hostname=hostname)
+            raise domain_model.DoesNotExist(hostname)
         if not tenant.is_active:
-            return self._page("tenants/suspended.html", 403, tenant=tenant)
+            raise TenantSuspended(tenant)
+        return tenant
 
-        tenant.domain_url = hostname
-        request.tenant = tenant
-        connection.set_tenant(tenant)
-        request.urlconf = settings.ROOT_URLCONF
+    def no_tenant_found(self, request, hostname):
+        return self._page("tenants/no_workspace.html", 404, hostname=hostname)
+
+    @staticmethod
+    def setup_url_routing(request, force_public=False):
+        TenantMainMiddleware.setup_url_routing(request, force_public)
+        # Set now, not only when Django's handler reaches the view: a later middleware that
+        # reverses a URL must get this host's URLconf.
+        request.urlconf = getattr(request, "urlconf", settings.ROOT_URLCONF)
         set_urlconf(request.urlconf)
-        return None
 
     @staticmethod
     def _page(template: str, status: int, **context) -> HttpResponse:

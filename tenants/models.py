@@ -4,9 +4,28 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.dispatch import receiver
 from django_tenants.models import DomainMixin, TenantMixin
 
+from tenants import host_cache
 from tenants.slugs import validate_slug
+
+
+class TenantQuerySet(models.QuerySet):
+    """Updates that skip save() forget the cached lookups of the tenants' hosts too."""
+
+    def update(self, **kwargs):
+        pks = list(self.values_list("pk", flat=True))
+        rows = super().update(**kwargs)
+        _forget_tenants(pks)
+        return rows
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        objs = list(objs)
+        rows = super().bulk_update(objs, fields, batch_size=batch_size)
+        _forget_tenants([obj.pk for obj in objs])
+        return rows
 
 
 class Tenant(TenantMixin):
@@ -32,6 +51,8 @@ class Tenant(TenantMixin):
     auto_create_schema = True
     auto_drop_schema = False
 
+    objects = TenantQuerySet.as_manager()
+
     class Meta:
         ordering = ["slug"]
 
@@ -52,8 +73,35 @@ class Tenant(TenantMixin):
         return f"{settings.PUBLIC_SCHEME}://{self.primary_host}{port}{path}"
 
 
+class DomainQuerySet(models.QuerySet):
+    """Writes that skip save() forget the cached lookups of the hosts they touch too: the old names
+    (the host may no longer be served, or by another tenant) and the new ones (a host cached as
+    unknown may be served now)."""
+
+    def update(self, **kwargs):
+        pks = list(self.values_list("pk", flat=True))
+        before = _hosts_of_domains(pks)
+        rows = super().update(**kwargs)
+        host_cache.forget(before + _hosts_of_domains(pks))
+        return rows
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        objs = list(objs)
+        before = _hosts_of_domains([obj.pk for obj in objs])
+        rows = super().bulk_update(objs, fields, batch_size=batch_size)
+        host_cache.forget(before + [obj.domain for obj in objs])
+        return rows
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        host_cache.forget(obj.domain for obj in created)
+        return created
+
+
 class Domain(DomainMixin):
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DomainQuerySet.as_manager()
 
     class Meta:
         ordering = ["domain"]
@@ -61,3 +109,33 @@ class Domain(DomainMixin):
     def save(self, *args, **kwargs):
         self.domain = self.domain.strip().lower()
         super().save(*args, **kwargs)
+
+
+def _hosts_of_domains(pks) -> list[str]:
+    return list(Domain.objects.filter(pk__in=pks).values_list("domain", flat=True))
+
+
+def _forget_tenants(pks) -> None:
+    host_cache.forget(Domain.objects.filter(tenant_id__in=pks).values_list("domain", flat=True))
+
+
+# Saves and deletes, one row at a time or cascaded (a deleted tenant's domains), send signals.
+
+
+@receiver(pre_save, sender=Domain)
+def _remember_old_domain(sender, instance, **kwargs):
+    if instance.pk:
+        instance._old_domain = Domain.objects.filter(pk=instance.pk).values_list("domain", flat=True).first()
+
+
+@receiver(post_save, sender=Domain)
+@receiver(post_delete, sender=Domain)
+def _forget_domain(sender, instance, **kwargs):
+    host_cache.forget([instance.domain, getattr(instance, "_old_domain", None)])
+
+
+@receiver(post_save, sender=Tenant)
+@receiver(post_delete, sender=Tenant)
+def _forget_tenant(sender, instance, **kwargs):
+    hosts = list(Domain.objects.filter(tenant_id=instance.pk).values_list("domain", flat=True))
+    host_cache.forget([*hosts, instance.primary_host])

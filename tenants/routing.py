@@ -1,90 +1,45 @@
-"""Host-to-tenant lookup with a shared cache.
+"""Which tenant a Host header names, through the shared host cache (tenants.host_cache).
 
 django-tenants looks the Domain row up on every request. Here a warm host costs one Redis GET and
-no database query; the entry is deleted whenever a Tenant or Domain row changes (including a
-domain's old name when it is renamed), so the next request sees the change. Unknown hosts are
-cached too (briefly), so a flood of random subdomains does not turn into a flood of queries, and
-creating a domain deletes that negative entry. If the cache is down the lookup falls back to the
-database rather than failing the request.
+no database query, and a host DNS could not hold is refused before any lookup, so a flood of odd
+Host headers turns into neither queries nor cache entries.
 """
 
-import logging
+import re
 
-from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
-from django.db.models.signals import post_delete, post_save, pre_save
-from django.dispatch import receiver
+from django.http.request import split_domain_port
 
-from tenants.models import Domain, Tenant
+from tenants import host_cache
+from tenants.models import Tenant
 
-logger = logging.getLogger(__name__)
+# RFC 1035: a name is at most 253 characters; a label 1 to 63 letters, digits and inner hyphens.
+MAX_HOSTNAME_LENGTH = 253
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
-_MISSING = "__no_tenant__"
-_MISSING_SECONDS = 60
+# What the cache keeps of a tenant: what routing decides on and what pages and emails read from
+# ``request.tenant`` / ``connection.tenant`` (name, branding, sender, links). Any other field is
+# loaded from the database when first read.
+CACHED_FIELDS = ("id", "schema_name", "slug", "name", "status", "branding", "email_from_name", "email_reply_to")
 
 
-def _key(hostname: str) -> str:
-    return f"tenant-host:v1:{hostname}"
+def hostname_of(host: str) -> str:
+    """The hostname of a Host header value as Domain rows store it: without the port, lower-case,
+    without one trailing dot. Raises ValueError for a name DNS could not hold."""
+    hostname, _port = split_domain_port(host)  # lower-cases and drops one trailing dot
+    if not hostname or len(hostname) > MAX_HOSTNAME_LENGTH:
+        raise ValueError("not a valid hostname")
+    if not all(_LABEL.fullmatch(label) for label in hostname.split(".")):
+        raise ValueError("not a valid hostname")
+    return hostname
 
 
 def tenant_for_host(hostname: str) -> Tenant | None:
-    """The tenant serving ``hostname``, or None. Status is not checked here: callers decide."""
-    key = _key(hostname)
-    try:
-        cached = cache.get(key)
-    except Exception:  # a cache outage must not take the whole platform down
-        logger.warning("tenant cache unavailable; looking %s up in the database", hostname, exc_info=True)
-        cached = None
-    if cached == _MISSING:
+    """The tenant serving ``hostname`` (as ``hostname_of`` returns it), or None. Status is not
+    checked here: callers decide."""
+    values = host_cache.read(hostname)
+    if values is host_cache.MISS:
+        values = Tenant.objects.filter(domains__domain=hostname).values(*CACHED_FIELDS).first()
+        host_cache.remember(hostname, values)
+    if values is None:
         return None
-    if cached is not None:
-        return cached
-    try:
-        tenant = Domain.objects.select_related("tenant").get(domain=hostname).tenant
-    except Domain.DoesNotExist:
-        tenant = None
-    try:
-        if tenant is None:
-            cache.set(key, _MISSING, _MISSING_SECONDS)
-        else:
-            cache.set(key, tenant, settings.TENANT_CACHE_SECONDS)
-    except Exception:
-        logger.warning("tenant cache unavailable; %s not cached", hostname, exc_info=True)
-    return tenant
-
-
-def forget_hosts(hostnames) -> None:
-    """Drop cached lookups now and again after commit: deleting only now would let a request that
-    reads the old row before our commit put the stale value back."""
-    keys = [_key(h) for h in set(hostnames) if h]
-    if not keys:
-        return
-
-    def delete():
-        try:
-            cache.delete_many(keys)
-        except Exception:
-            logger.warning("tenant cache unavailable; entries expire on their own", exc_info=True)
-
-    delete()
-    transaction.on_commit(delete)
-
-
-@receiver(pre_save, sender=Domain)
-def _remember_old_domain(sender, instance, **kwargs):
-    if instance.pk:
-        instance._old_domain = Domain.objects.filter(pk=instance.pk).values_list("domain", flat=True).first()
-
-
-@receiver(post_save, sender=Domain)
-@receiver(post_delete, sender=Domain)
-def _forget_domain(sender, instance, **kwargs):
-    forget_hosts([instance.domain, getattr(instance, "_old_domain", None)])
-
-
-@receiver(post_save, sender=Tenant)
-@receiver(post_delete, sender=Tenant)
-def _forget_tenant(sender, instance, **kwargs):
-    hosts = list(Domain.objects.filter(tenant_id=instance.pk).values_list("domain", flat=True))
-    forget_hosts(hosts + [instance.primary_host])
+    return Tenant.from_db(Tenant.objects.db, list(values), list(values.values()))

@@ -1,11 +1,18 @@
 """The Host header decides everything: which URLconf, which schema, or which error page."""
 
+import pickle
+import re
+
 import pytest
+import redis
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import schema_context
 
-from tenants.models import Domain
+from tenants.models import Domain, Tenant
+from tenants.routing import CACHED_FIELDS, tenant_for_host
 from tenants.services import reactivate_tenant, suspend_tenant
 from tests.conftest import PASSWORD, host_client
 
@@ -120,3 +127,116 @@ def test_health_endpoint_reports_database_and_cache(root_client):
     response = root_client.get("/-/health/")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
+
+
+def routing_cache_entries() -> dict:
+    """This run's host cache entries as Redis holds them: {key: unpickled value}."""
+    client = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
+    match = f"*:{settings.CACHES['default']['KEY_PREFIX']}:*tenant-host*"
+    return {key.decode(): pickle.loads(client.get(key)) for key in client.scan_iter(match=match)}
+
+
+@pytest.mark.parametrize("host", ["ACME.{base}", "acme.{base}.", "Acme.{BASE}."])
+def test_a_tenant_host_is_matched_whatever_its_case_and_trailing_dot(tenant, host):
+    host = host.format(base=settings.BASE_DOMAIN, BASE=settings.BASE_DOMAIN.upper())
+    response = host_client(host).get("/admin/login/")
+    assert response.status_code == 200
+    assert b"Acme admin" in response.content
+
+
+@pytest.mark.parametrize("host", ["{BASE}", "{base}."])
+def test_the_root_domain_is_matched_whatever_its_case_and_trailing_dot(db, host):
+    host = host.format(base=settings.BASE_DOMAIN, BASE=settings.BASE_DOMAIN.upper())
+    response = host_client(host).get("/admin/login/")
+    assert response.status_code == 200
+    assert b"Platform operator" in response.content
+
+
+@pytest.mark.parametrize(
+    "subdomain",
+    [
+        "a" * 64,  # a label is at most 63 characters
+        ".".join(["a" * 63] * 4),  # a name is at most 253
+        "a" * 60_000,  # the flood the cache used to store under its full name
+        "acme.",  # an empty label
+        "-acme",
+        "acme-",
+    ],
+)
+def test_a_host_dns_could_not_hold_is_a_400_before_any_lookup(db, subdomain, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = host_client(f"{subdomain}.{settings.BASE_DOMAIN}").get("/")
+    assert response.status_code == 400
+    assert routing_cache_entries() == {}
+
+
+def test_the_host_cache_holds_plain_values_under_a_hashed_versioned_public_key(tenant, tenant_client):
+    unknown = f"{'x' * 60}.{settings.BASE_DOMAIN}"
+    assert tenant_client.get("/admin/login/").status_code == 200
+    assert host_client(unknown).get("/").status_code == 404
+
+    entries = routing_cache_entries()
+    assert len(entries) == 2
+    for key in entries:
+        # The schema (django-tenants' key function), the suite's prefix, then a fixed-size key.
+        prefix = re.escape(settings.CACHES["default"]["KEY_PREFIX"])
+        assert re.fullmatch(rf"public:{prefix}:1:tenant-host:v\d+:[0-9a-f]{{64}}", key), key
+    [values] = [value for value in entries.values() if isinstance(value, dict)]
+    # Plain data, not a pickled Tenant: it survives a deploy that changes the model.
+    assert set(values) == set(CACHED_FIELDS)
+    assert values["schema_name"] == "acme" and values["status"] == "active"
+
+
+def test_a_tenant_read_from_the_cache_loads_other_fields_when_asked(tenant, tenant_client):
+    tenant_client.get("/admin/login/")  # warm
+    cached = tenant_for_host(tenant.primary_host)
+    assert (cached.pk, cached.name, cached.is_active) == (tenant.pk, "Acme", True)
+    assert cached.public_id == tenant.public_id  # not cached: read from the row
+
+
+def test_a_queryset_update_of_a_tenant_takes_effect_on_the_next_request(tenant, tenant_client):
+    assert tenant_client.get("/admin/login/").status_code == 200  # warm the cache
+    Tenant.objects.filter(pk=tenant.pk).update(name="Acme Renamed")
+    assert b"Acme Renamed admin" in tenant_client.get("/admin/login/").content
+
+    Tenant.objects.filter(pk=tenant.pk).update(status=Tenant.Status.SUSPENDED)
+    assert tenant_client.get("/admin/login/").status_code == 403
+
+
+def test_a_bulk_update_of_tenants_takes_effect_on_the_next_request(tenant, tenant_client):
+    assert tenant_client.get("/admin/login/").status_code == 200
+    tenant.status = Tenant.Status.SUSPENDED
+    Tenant.objects.bulk_update([tenant], ["status"])
+    assert tenant_client.get("/admin/login/").status_code == 403
+
+
+def test_a_queryset_update_of_a_domain_takes_effect_on_the_next_request(tenant, tenant_client):
+    renamed = host_client(f"acme-moved.{settings.BASE_DOMAIN}")
+    assert tenant_client.get("/admin/login/").status_code == 200
+    assert renamed.get("/admin/login/").status_code == 404  # cached as unknown
+
+    Domain.objects.filter(domain=tenant.primary_host).update(domain=f"acme-moved.{settings.BASE_DOMAIN}")
+    assert tenant_client.get("/admin/login/").status_code == 404
+    assert renamed.get("/admin/login/").status_code == 200
+
+
+def test_bulk_created_and_bulk_updated_domains_take_effect_on_the_next_request(tenant, other_tenant):
+    alias = host_client(f"acme-bulk.{settings.BASE_DOMAIN}")
+    assert alias.get("/admin/login/").status_code == 404  # cached as unknown
+
+    [domain] = Domain.objects.bulk_create([Domain(domain=f"acme-bulk.{settings.BASE_DOMAIN}", tenant=tenant)])
+    assert b"Acme admin" in alias.get("/admin/login/").content
+
+    domain.tenant = other_tenant
+    Domain.objects.bulk_update([domain], ["tenant"])
+    assert b"Globex admin" in alias.get("/admin/login/").content
+
+
+def test_cache_keys_belong_to_the_schema_that_wrote_them(tenant, other_tenant):
+    with schema_context(tenant.schema_name):
+        cache.set("bucket", "acme's")
+    with schema_context(other_tenant.schema_name):
+        assert cache.get("bucket") is None
+        cache.set("bucket", "globex's")
+    with schema_context(tenant.schema_name):
+        assert cache.get("bucket") == "acme's"
