@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -50,12 +51,17 @@ def check_new_tenant(slug: str, name: str, owner_email: str) -> None:
     name = (name or "").strip()
     if not name:
         errors["name"] = ["A name is required."]
-    elif len(name) > Tenant._meta.get_field("name").max_length:
-        errors["name"] = ["A name is at most 100 characters long."]
+    elif len(name) > (name_length := Tenant._meta.get_field("name").max_length):
+        errors["name"] = [f"A name is at most {name_length} characters long."]
+    User = get_user_model()
+    email_length = User._meta.get_field(User.get_email_field_name()).max_length
     try:
         validate_email(owner_email or "")
     except ValidationError:
         errors["owner_email"] = ["Enter a valid email address for the owner."]
+    else:
+        if len(owner_email) > email_length:
+            errors["owner_email"] = [f"An email address is at most {email_length} characters long."]
     if errors:
         raise ValidationError(errors)
 

@@ -150,3 +150,14 @@ def test_the_global_admin_deletes_a_tenant_and_drops_its_schema(operator_client)
     connection.set_schema_to_public()
     assert not Tenant.objects.filter(slug="short-lived").exists()
     assert not schema_exists("short_lived")
+
+
+def test_the_global_admin_add_form_refuses_an_owner_email_longer_than_the_user_column(operator_client):
+    from tests.tenants.test_provisioning import LONG_EMAIL
+
+    response = operator_client.post("/admin/tenants/tenant/add/",
+                                    {"slug": "longmail", "name": "Long Mail", "owner_email": LONG_EMAIL})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["owner_email"] == [
+        "An email address is at most 254 characters long."]
+    assert not Tenant.objects.filter(slug="longmail").exists() and not schema_exists("longmail")

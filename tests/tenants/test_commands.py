@@ -80,3 +80,13 @@ def test_drop_tenant_needs_confirmation_then_drops_the_schema():
     assert schema_exists("temp_co")
     run("drop_tenant", "temp-co", "--yes")
     assert not schema_exists("temp_co") and not Tenant.objects.filter(slug="temp-co").exists()
+
+
+def test_provision_tenant_refuses_an_owner_email_longer_than_the_user_column_with_one_line():
+    from tests.tenants.test_provisioning import LONG_EMAIL
+
+    with pytest.raises(CommandError) as excinfo:
+        run("provision_tenant", "longmail", "--name", "Long Mail", "--owner-email", LONG_EMAIL)
+    assert str(excinfo.value) == (
+        "cannot provision 'longmail': owner_email: An email address is at most 254 characters long.")
+    assert not Tenant.objects.filter(slug="longmail").exists() and not schema_exists("longmail")

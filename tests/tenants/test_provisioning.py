@@ -14,6 +14,9 @@ from tests.conftest import host_client
 
 pytestmark = pytest.mark.django_db
 
+# Valid for Django's email validator (at most 320 characters), longer than the user table's column (254).
+LONG_EMAIL = "owner@" + ".".join(["x" * 63] * 4) + ".test"
+
 
 def test_provisioning_creates_the_schema_the_domain_and_the_owner(settings):
     provisioned = services.provision_tenant("initech", "Initech", "Boss@Initech.test")
@@ -120,3 +123,10 @@ def test_provisioning_emails_the_owner_the_one_time_link_through_the_outbox():
     assert welcome.to == ["art@vandelay.test"]
     assert welcome.subject == "Your Vandelay Industries workspace is ready"
     assert provisioned.set_password_url in welcome.body and welcome.alternatives
+
+
+def test_an_owner_email_longer_than_the_user_column_is_a_field_error_and_nothing_is_written():
+    with pytest.raises(ValidationError) as excinfo:
+        services.provision_tenant("longmail", "Long Mail", LONG_EMAIL)
+    assert excinfo.value.message_dict == {"owner_email": ["An email address is at most 254 characters long."]}
+    assert not Tenant.objects.filter(slug="longmail").exists() and not schema_exists("longmail")
