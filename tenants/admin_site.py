@@ -59,27 +59,45 @@ def touches_secret(model, path: str) -> bool:
     return False
 
 
-def _name(item):
-    """The field path an admin option entry refers to, if any (entries may be callables, filter
-    classes or ``(field, FilterClass)`` pairs)."""
+def _paths(item, model, model_admin=None) -> list[str]:
+    """The field paths an admin option entry reads: its name (entries may also be callables,
+    filter classes or ``(field, FilterClass)`` pairs) and, for a column, the field it orders by
+    (``admin_order_field``: ``?o=`` orders by it even when the column is not marked sortable)."""
     if isinstance(item, (list, tuple)) and item:
         item = item[0]
-    return item if isinstance(item, str) else None
+    paths = [item] if isinstance(item, str) else []
+    if callable(item):
+        attr = item
+    elif isinstance(item, str):
+        attr = getattr(model_admin, item, None) or getattr(model, item, None)
+    else:
+        attr = None
+    order = getattr(attr, "admin_order_field", None)
+    order = getattr(order, "expression", order)  # OrderBy(F("x")) -> F("x")
+    order = getattr(order, "name", order)  # F("x") -> "x"
+    if isinstance(order, str):
+        paths.append(order)
+    return paths
 
 
-def _exposed(model, items) -> list[str]:
-    return [name for name in map(_name, items or ()) if name and touches_secret(model, name)]
+def _exposed(model, items, model_admin=None) -> list:
+    """The entries of ``items`` that read a secret column."""
+    return [
+        item for item in items or ()
+        if any(touches_secret(model, path) for path in _paths(item, model, model_admin))
+    ]
 
 
 class SecretFieldsGuard:
     """Mixed into every ModelAdmin of the platform's admin sites (see the module's docstring)."""
 
     def _without_secrets(self, items, option: str):
-        exposed = _exposed(self.model, items)
+        exposed = _exposed(self.model, items, self)
         if not exposed:
             return items
-        logger.error("%s: %s names secret columns %s; left out", type(self).__qualname__, option, exposed)
-        return type(items)(item for item in items if _name(item) not in exposed)
+        logger.error("%s: %s reads secret columns through %s; left out", type(self).__qualname__, option,
+                     exposed)
+        return type(items)(item for item in items if item not in exposed)
 
     def lookup_allowed(self, lookup, value, request=None):
         if touches_secret(self.model, lookup):
@@ -174,9 +192,9 @@ def check_admin_secrets(app_configs, sites=None, **kwargs):
                 value = getattr(model_admin, option, None)
                 if isinstance(value, str):
                     value = [value]
-                if exposed := _exposed(model, value):
+                if exposed := _exposed(model, value, model_admin):
                     errors.append(checks.Error(
-                        f"{where}: {option} names secret columns {exposed}.",
+                        f"{where}: {option} reads secret columns through {exposed}.",
                         hint="A filter, search or ordering on a secret answers guesses about it.",
                         obj=option, id="tenants.E103",
                     ))

@@ -87,6 +87,9 @@ def test_no_registered_admin_allows_a_lookup_search_or_ordering_on_a_secret(
     def touches_secret(name):
         name = name if isinstance(name, str) else name[0] if isinstance(name, (list, tuple)) else ""
         name = name.lstrip("-^=@")
+        order = getattr(getattr(model_admin, name, None), "admin_order_field", None)
+        if isinstance(order, str) and touches_secret(order):
+            return True
         try:
             field = model._meta.get_field(name.split(LOOKUP_SEP)[0])
         except Exception:
@@ -113,17 +116,24 @@ def test_the_startup_check_names_an_admin_that_exposes_a_secret():
 
     class Careless(ModelAdmin):
         search_fields = ("email", "password")
-        list_display = ("email", "password")
+        list_display = ("email", "password", "hash_column")
         ordering = ("-password",)
+
+        @admin.display(ordering="password")
+        def hash_column(self, obj):  # sorts the list by hash: an oracle, even without showing it
+            return "-"
 
     site.register(User, Careless)
     errors = check_admin_secrets(None, sites=[site])
     assert errors and all(isinstance(e, Error) for e in errors)
     assert {"search_fields", "list_display", "ordering"} <= {e.obj for e in errors}
-    # Even then, at run time the guard strips the secret column.
+    assert "hash_column" in next(e.msg for e in errors if e.obj == "list_display")
+    # Even then, at run time the guard strips what reads the secret column.
     request = RequestFactory().get("/")
-    assert "password" not in site._registry[User].get_search_fields(request)
-    assert "password" not in site._registry[User].get_list_display(request)
+    model_admin = site._registry[User]
+    assert model_admin.get_search_fields(request) == ("email",)
+    assert model_admin.get_list_display(request) == ("email",)
+    assert model_admin.get_ordering(request) == ()
 
 
 def test_an_admin_site_that_does_not_guard_is_named_by_the_check():
