@@ -9,7 +9,7 @@ from django.test import Client
 from django_tenants.utils import tenant_context
 from rest_framework.test import APIClient
 
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
