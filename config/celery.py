@@ -1,18 +1,50 @@
-"""The Celery app, tenant-aware.
+"""The Celery app, tenant-aware, with one task base for the whole project.
 
-tenant-schemas-celery was chosen over a hand-written base task: it stamps the current schema into
-every message's headers when a task is sent and switches the worker's connection to that schema
-before the task runs (and back after), so a task enqueued in acme's context runs in acme's schema
-and one enqueued outside any tenant runs in public. Its TenantAwareScheduler also lets beat fan a
-periodic entry out to every tenant.
+tenant-schemas-celery stamps the current schema into every message's headers when a task is sent
+and switches the worker's connection to that schema before the task runs (and back after), so a
+task enqueued in acme's context runs in acme's schema and one enqueued outside any tenant runs in
+public. Its switch runs in a ``task_prerun`` signal handler, whose errors Celery only logs: for a
+tenant deleted since the task was sent, the task would then run in the public schema.
+``PlatformTask`` closes that gap: such a task is dropped, with a log line.
 """
 
+import logging
 import os
 
-from tenant_schemas_celery.app import CeleryApp
+from celery.exceptions import Ignore
+from django.db import connections
+from tenant_schemas_celery.app import CeleryApp, get_schema_name_from_task
+from tenant_schemas_celery.task import TenantTask
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-app = CeleryApp("config")
+logger = logging.getLogger(__name__)
+
+
+class PlatformTask(TenantTask):
+    """Runs in the schema of the tenant that enqueued it, or not at all."""
+
+    abstract = True
+
+    def before_start(self, task_id, args, kwargs):
+        schema = get_schema_name_from_task(self, kwargs)
+        databases = [connections[alias] for alias in self.get_tenant_databases()]
+        if not schema or all(db.schema_name == schema for db in databases):
+            return
+        # The prerun switch failed (its error is in the log). Try once more: a tenant that exists
+        # gets its task; an error here (the database is down) fails the task, never runs it in public.
+        from django_tenants.utils import get_tenant_model  # models are not loaded when this module is
+
+        Tenant = get_tenant_model()
+        try:
+            tenant = self.get_tenant_for_schema(schema)
+        except Tenant.DoesNotExist:
+            logger.warning("dropped task %s[%s]: no tenant has the schema %r any more", self.name, task_id, schema)
+            raise Ignore() from None
+        for db in databases:
+            db.set_tenant(tenant, include_public=True)
+
+
+app = CeleryApp("config", task_cls=PlatformTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
