@@ -22,6 +22,19 @@ class QueuedEmail:
     template: str
 
 
+def _as_received(row) -> QueuedEmail:
+    """The email as its recipient gets it: a sensitive row's one-time links filled in, as the
+    worker does for the provider (once sent or failed, the row no longer has them)."""
+    from tenant_apps.outbox.sensitive import MissingSecret
+
+    try:
+        text, html = row.delivered_bodies()
+    except MissingSecret:
+        text, html = row.readable_bodies()
+    return QueuedEmail(row.to, row.subject, text, [(html, "text/html")] if html else [], row.from_email,
+                       row.reply_to, row.template)
+
+
 class _Outbox:
     def _messages(self) -> list[QueuedEmail]:
         from tenant_apps.outbox.models import OutboxMessage
@@ -32,8 +45,7 @@ class _Outbox:
             with tenant_context(tenant):
                 rows += list(OutboxMessage.objects.all())
         rows.sort(key=lambda row: (row.created_at, row.pk))
-        return [QueuedEmail(row.to, row.subject, row.body_text, [(row.body_html, "text/html")] if row.body_html else [],
-                            row.from_email, row.reply_to, row.template) for row in rows]
+        return [_as_received(row) for row in rows]
 
     def __getitem__(self, index):
         return self._messages()[index]

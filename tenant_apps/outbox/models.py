@@ -3,13 +3,16 @@
 A row is written in the caller's transaction with everything already rendered, so the worker that
 sends it renders nothing and the email that leaves is the one that was committed. See
 ``tenant_apps.outbox.services`` for the life of a row and README.md, "Email delivery", for the
-delivery guarantee.
+delivery guarantee. A sensitive row (one-time links) stores its bodies with placeholders and its
+secrets apart: ``tenant_apps.outbox.sensitive``.
 """
 
 import uuid
 
 from django.db import models
 from django.utils import timezone
+
+from tenant_apps.outbox import sensitive
 
 
 def new_dedup_key() -> str:
@@ -34,6 +37,16 @@ class OutboxMessage(models.Model):
     subject = models.CharField(max_length=998)
     body_text = models.TextField()
     body_html = models.TextField(blank=True)
+    # True when the bodies hold placeholders for secrets (one-time links): nobody but the recipient
+    # ever reads those, so the admin shows the row redacted and a resend mints fresh secrets.
+    sensitive = models.BooleanField(default=False, editable=False)
+    # {placeholder: value}. Never shown (not editable: no form or admin field; not serialized: no
+    # dumpdata/export), read only by the worker building the email, emptied at sent or failed.
+    secret_values = models.JSONField(default=dict, blank=True, editable=False, serialize=False)
+    # How a failed sensitive row gets a fresh secret: {"call": dotted path of the owning app's
+    # function, "model": "app_label.model", "pk": ...}; the function is called as call(actor, obj).
+    # Emptied once used, so a failed email is renewed at most once.
+    renewal = models.JSONField(default=dict, blank=True, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     attempts = models.PositiveIntegerField(default=0, help_text="Submissions to the provider so far.")
     last_error = models.TextField(blank=True)
@@ -56,3 +69,13 @@ class OutboxMessage(models.Model):
 
     def __str__(self):
         return f"{self.subject} → {', '.join(self.to)} ({self.status})"
+
+    def delivered_bodies(self) -> tuple[str, str]:
+        """(text, html) as the recipient gets them: the secrets filled in. Raises
+        sensitive.MissingSecret when a secret is gone (the row was sent or failed)."""
+        return (sensitive.fill(self.body_text, self.secret_values),
+                sensitive.fill(self.body_html, self.secret_values, html=True))
+
+    def readable_bodies(self) -> tuple[str, str]:
+        """(text, html) as anyone else may read them: no secret, each placeholder said in words."""
+        return sensitive.redact(self.body_text), sensitive.redact(self.body_html)

@@ -16,6 +16,14 @@ is submitted again with the same dedup_key: at-least-once to the provider, so at
 per crash where the provider does not de-duplicate. The status write is deliberately outside the
 error handling of the submission: if it fails, the row must stay in ``sending`` (the provider may
 have the email), never go back to ``queued`` as if nothing had been sent.
+
+Before the claim, the tenant must be active: a suspended tenant's rows stay ``queued`` untouched
+(no attempt spent) until it is reactivated, and a task that finds no tenant at all (its schema is
+gone, or it runs in public) does nothing.
+
+A sensitive row's secrets are filled into the bodies here, in the email handed to the provider,
+and the row's copy of them is wiped when it reaches ``sent`` or ``failed``; a row that goes back
+to ``queued`` (a retry, a worker lost while sending) keeps them for its next submission.
 """
 
 import logging
@@ -32,9 +40,12 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection
 from django.db.models import F
 from django.utils import timezone
+from django_tenants.utils import get_public_schema_name
 
 from tenant_apps.outbox.models import OutboxMessage
-from tenant_apps.outbox.services import enqueue_send, outbox_setting
+from tenant_apps.outbox.sensitive import MissingSecret, scrub
+from tenant_apps.outbox.services import enqueue_send
+from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +68,7 @@ class PermanentError(Exception):
 
 def classify(exc: BaseException) -> type[Exception]:
     """TransientError or PermanentError for an exception raised while submitting an email."""
-    if isinstance(exc, AnymailRecipientsRefused):
+    if isinstance(exc, (AnymailRecipientsRefused, MissingSecret)):
         return PermanentError
     if isinstance(exc, AnymailRequestsAPIError):
         status = exc.status_code
@@ -82,8 +93,8 @@ def classify(exc: BaseException) -> type[Exception]:
 def backoff_seconds(attempts: int) -> float:
     """Exponential backoff with jitter: base * 2**(attempts-1), capped, then drawn from its upper
     half, so retries of many rows failed together spread out instead of arriving in step."""
-    ceiling = min(outbox_setting("OUTBOX_RETRY_MAX_SECONDS"),
-                  outbox_setting("OUTBOX_RETRY_BASE_SECONDS") * 2 ** max(attempts - 1, 0))
+    ceiling = min(settings.OUTBOX_RETRY_MAX_SECONDS,
+                  settings.OUTBOX_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
     return random.uniform(ceiling / 2, ceiling)
 
 
@@ -113,17 +124,19 @@ def build_email(message: OutboxMessage) -> EmailMultiAlternatives:
       the tracking webhook finds the tenant and the row from them.
     Backends that are not anymail's (console, SMTP) ignore metadata and tags; SMTP gets a
     Message-ID made of the dedup_key, so a resent copy has the same Message-ID as the first.
+    The bodies are the row's with its secrets filled in (MissingSecret if one is gone).
     """
     schema = connection.schema_name
     headers = {DEDUP_HEADER: message.dedup_key}
     if not is_http_backend():
         headers["Message-ID"] = f"<{message.dedup_key}@{settings.BASE_DOMAIN}>"
+    text, html = message.delivered_bodies()
     email = EmailMultiAlternatives(
-        subject=message.subject, body=message.body_text, from_email=message.from_email, to=list(message.to),
+        subject=message.subject, body=text, from_email=message.from_email, to=list(message.to),
         reply_to=[message.reply_to] if message.reply_to else None, headers=headers,
     )
-    if message.body_html:
-        email.attach_alternative(message.body_html, "text/html")
+    if html:
+        email.attach_alternative(html, "text/html")
     email.metadata = {"tenant": schema, "outbox_id": str(message.public_id), "dedup_key": message.dedup_key}
     email.tags = [f"tenant:{schema}"]
     return email
@@ -164,8 +177,27 @@ def drop_provider_connection():
         cached[1].close()
 
 
+def sending_refused() -> str | None:
+    """Why the current schema's rows must not leave now, or None when its tenant is active."""
+    schema = connection.schema_name
+    if schema == get_public_schema_name():
+        return "no tenant: the task runs in the public schema"
+    status = Tenant.objects.filter(schema_name=schema).values_list("status", flat=True).first()
+    if status is None:
+        return f"no tenant has the schema {schema}"
+    if status != Tenant.Status.ACTIVE:
+        return f"the tenant of {schema} is {status}: its emails wait until it is reactivated"
+    return None
+
+
 def deliver_message(message_id: int) -> str:
     """Claim, submit and record one row of the current schema. Returns what happened, for logs."""
+    refused = sending_refused()
+    if refused:
+        # Unclaimed, the row keeps its status and attempts; reactivation or the recovery job
+        # enqueues it again.
+        logger.info("outbox message %s not sent: %s", message_id, refused)
+        return "held"
     message = claim(message_id)
     if message is None:
         return "not claimed"
@@ -174,7 +206,7 @@ def deliver_message(message_id: int) -> str:
         email = build_email(message)
         email.connection = provider_connection()
         email.send()
-    except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded
+    except Exception as exc:  # every failure is classified and recorded
         drop_provider_connection()  # start the next email on a fresh connection
         return record_failure(message, exc, describe_error(exc, email))
     mark_sent(message, provider_message_id(email))
@@ -184,7 +216,8 @@ def deliver_message(message_id: int) -> str:
 def mark_sent(message: OutboxMessage, provider_id: str) -> None:
     now = timezone.now()
     OutboxMessage.objects.filter(id=message.id, status=Status.SENDING).update(
-        status=Status.SENT, provider_message_id=provider_id[:255], sent_at=now, updated_at=now, last_error="")
+        status=Status.SENT, provider_message_id=provider_id[:255], sent_at=now, updated_at=now, last_error="",
+        secret_values={})
 
 
 def describe_error(exc: BaseException, email) -> str:
@@ -197,17 +230,19 @@ def describe_error(exc: BaseException, email) -> str:
 
 def record_failure(message: OutboxMessage, exc: BaseException, error: str) -> str:
     kind = classify(exc)
-    error = error[:2000]
+    # A provider's error may quote what it was sent: no secret goes into the row or the log.
+    error = scrub(error, message.secret_values)[:2000]
     now = timezone.now()
-    if kind is TransientError and message.attempts < outbox_setting("OUTBOX_MAX_ATTEMPTS"):
+    if kind is TransientError and message.attempts < settings.OUTBOX_MAX_ATTEMPTS:
         delay = backoff_seconds(message.attempts)
         OutboxMessage.objects.filter(id=message.id, status=Status.SENDING).update(
-            status=Status.QUEUED, next_attempt_at=now + timedelta(seconds=delay), last_error=error, updated_at=now)
+            status=Status.QUEUED, next_attempt_at=now + timedelta(seconds=delay), last_error=error,
+            updated_at=now)
         logger.info("outbox message %s: attempt %d failed (%s), retrying in %.1fs",
                     message.id, message.attempts, error, delay)
         enqueue_send(message.id, connection.schema_name, countdown=delay)
         return "retry"
     OutboxMessage.objects.filter(id=message.id, status=Status.SENDING).update(
-        status=Status.FAILED, last_error=error, updated_at=now)
+        status=Status.FAILED, last_error=error, updated_at=now, secret_values={})
     logger.warning("outbox message %s failed after %d attempt(s): %s", message.id, message.attempts, error)
     return "failed"
