@@ -96,7 +96,8 @@ def test_no_generated_request_gets_a_server_error(apis, site, method, path, mode
     @hypothesis.settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                          suppress_health_check=list(HealthCheck))
     def check(case):
-        response = case.call_and_validate(base_url=api.base_url, headers=api.headers, checks=[not_a_server_error])
+        response = case.call_and_validate(base_url=api.base_url, headers=api.headers,
+                                          checks=[not_a_server_error])
         statuses.append(response.status_code)
 
     check()
