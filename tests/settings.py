@@ -2,22 +2,36 @@
 
 pytest-django imports this module before anything touches the database, which is the moment to
 start the embedded PostgreSQL and Redis when DATABASE_URL/REDIS_URL are unset (a fresh clone).
+
+The Celery worker of the suite (tests/worker.py) is a subprocess importing this module too
+(through tests/worker_settings.py): what both processes must agree on comes from environment
+variables the test process sets and the worker inherits.
 """
+
+import os
+import uuid
 
 from config.embedded import ensure_services
 
 ensure_services()
 
 from config.settings import *  # noqa: E402,F403
-from config.settings import CACHES  # noqa: E402
+from config.settings import CACHES, DATABASES  # noqa: E402
+
+# One id per pytest run, inherited by its worker subprocesses. Everything the suite puts in Redis
+# is named with it: its Celery queue and its cache keys. Two runs, or a run and a dev server,
+# sharing a Redis database never consume or delete each other's messages and keys.
+RUN_ID = os.environ.setdefault("TP_TEST_RUN_ID", uuid.uuid4().hex[:12])
+# The queue this process publishes to and the session's worker consumes; a worker started for one
+# test gets a queue of its own through the same variable (tests/worker.py).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("TP_TEST_QUEUE") or f"tests-{RUN_ID}"
 
 # Fast hashing: the suite creates many users; production hashers are tested by Django itself.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-# Keys of the suite never mix with a dev server's sharing the same Redis.
-CACHES["default"]["KEY_PREFIX"] = "tp-test"
-# The suite runs a Celery worker in a thread beside the test thread: a task waiting on a row or
-# table lock the test thread holds would wait forever and stall the worker (and its shutdown).
+# The suite deletes its own keys between tests (tests/conftest.py), found by this prefix; it never
+# flushes a database, which a dev server may share.
+CACHES["default"]["KEY_PREFIX"] = f"tp-test-{RUN_ID}"
+# A worker task waiting on a row or table lock the test thread holds would wait for as long as the
+# test does, and a test waiting for that task would then time out instead of failing clearly.
 # Bounded, such a wait fails the task, which the outbox's retry and recovery then handle.
-from config.settings import DATABASES  # noqa: E402
-
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c lock_timeout=5000"

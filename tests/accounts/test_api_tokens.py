@@ -8,8 +8,8 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 from knox.models import AuthToken
 
-from tests.accounts.conftest import api_client_for, issue_token
-from tests.conftest import PASSWORD
+from tests.clients import api_client_for, issue_token
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -139,7 +139,7 @@ def test_the_browsable_api_works_with_the_session_of_the_tenant_site(
     response = tenant_client.get("/api/v1/me/", HTTP_ACCEPT="text/html")
     assert response.status_code == 200 and b"member@acme.test" in response.content
 
-    from tests.conftest import host_client
+    from tests.clients import host_client
 
     globex = host_client(other_tenant.primary_host)
     globex.cookies[settings.SESSION_COOKIE_NAME] = tenant_client.cookies[settings.SESSION_COOKIE_NAME].value

@@ -15,7 +15,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from config.wsgi import application
-from tests.accounts.conftest import issue_token
+from tests.clients import issue_token
 
 
 @pytest.fixture

@@ -1,12 +1,9 @@
+"""Clients of the operator API, on the root domain. ``operator`` is the suite's persona."""
+
 import pytest
 from django.conf import settings
 
-from tests.accounts.conftest import api_client_for, issue_token
-
-
-@pytest.fixture
-def operator(make_user):
-    return make_user("ops@platform.test", None, is_staff=True, is_superuser=True)
+from tests.clients import api_client_for, issue_token
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from django.conf import settings
 from django_tenants.utils import schema_exists, tenant_context
 
 from tenants.models import Tenant
-from tests.accounts.conftest import api_client_for, issue_token
-from tests.conftest import PASSWORD
+from tests.clients import api_client_for, issue_token
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

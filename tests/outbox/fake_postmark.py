@@ -4,15 +4,32 @@ backend: POST /email (and /email/batch), answering like Postmark, or as scripted
 Used by the outbox tests and by bench/email_throughput.py. ``script("ok", 500, 422, "hang")``
 sets the answers to the next requests in order; once the script runs out every request is
 accepted. Every request is recorded (path, headers, JSON body, arrival time, the MessageID given).
+
+``script(kill(pid))`` makes a worker die at the worst moment for the outbox: the email is recorded
+as accepted (as the real provider would have it), then the process ``pid`` gets SIGKILL before
+any answer reaches it, so it can never write the row's status.
 """
 
 import json
+import os
+import signal
 import threading
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass(frozen=True)
+class Kill:
+    """A scripted answer: accept the email, then SIGKILL ``pid`` instead of answering."""
+
+    pid: int
+
+
+def kill(pid: int) -> Kill:
+    return Kill(pid)
 
 
 @dataclass
@@ -78,6 +95,15 @@ class FakePostmark:
         with self._lock:
             return self._script.popleft() if self._script else "ok"
 
+    def _record_acceptance(self, submission: Submission, data) -> list[dict]:
+        """Give each message of the request a MessageID, as Postmark does when it accepts them."""
+        messages = data if isinstance(data, list) else [data]
+        answers = [{"To": one.get("To", ""), "SubmittedAt": "2026-01-01T00:00:00Z",
+                    "MessageID": str(uuid.uuid4()), "ErrorCode": 0, "Message": "OK"} for one in messages]
+        submission.message_id = answers[0]["MessageID"]
+        submission.accepted_at = time.time()
+        return answers
+
     def _handler_class(self):
         fake = self
 
@@ -102,6 +128,11 @@ class FakePostmark:
                     fake.submissions.append(submission)
                 if self.headers.get("X-Postmark-Server-Token") in (None, ""):
                     return self._reply(401, {"ErrorCode": 10, "Message": "Bad or missing Server API token."})
+                if isinstance(answer, Kill):
+                    fake._record_acceptance(submission, data)
+                    os.kill(answer.pid, signal.SIGKILL)
+                    self.close_connection = True
+                    return None
                 if answer == "hang":
                     time.sleep(fake.hang_seconds)
                     answer = "ok"  # if the client still listens, it is accepted late
@@ -113,14 +144,7 @@ class FakePostmark:
                 return self._reply(int(answer), {"ErrorCode": int(answer), "Message": f"Scripted {answer}"})
 
             def _accept(self, submission, data):
-                messages = data if isinstance(data, list) else [data]
-                answers = []
-                for one in messages:
-                    message_id = str(uuid.uuid4())
-                    answers.append({"To": one.get("To", ""), "SubmittedAt": "2026-01-01T00:00:00Z",
-                                    "MessageID": message_id, "ErrorCode": 0, "Message": "OK"})
-                submission.message_id = answers[0]["MessageID"]
-                submission.accepted_at = time.time()
+                answers = fake._record_acceptance(submission, data)
                 self._reply(200, answers if isinstance(data, list) else answers[0])
 
             def _reply(self, status, payload):

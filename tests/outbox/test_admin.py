@@ -5,7 +5,7 @@ from django.db import connection
 from django_tenants.utils import schema_context, tenant_context
 
 from tenant_apps.outbox.models import OutboxMessage
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 """End to end: queue_email -> Redis -> a real Celery worker -> anymail's Postmark backend -> the
 local fake Postmark server, and back into the tenant's outbox row."""
 
-import time
+from email import message_from_string
 
 import pytest
 from django.db import transaction
@@ -9,7 +9,8 @@ from django_tenants.utils import tenant_context
 
 from tenant_apps.outbox.models import OutboxMessage
 from tenant_apps.outbox.services import queue_email
-from tests.outbox.conftest import row, wait_for_status
+from tests.outbox.rows import row, wait_for_status
+from tests.worker import publishing_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,12 +54,12 @@ def test_the_from_name_falls_back_to_the_tenant_name_and_reply_to_to_the_argumen
     assert message.reply_to == "owner@acme.test"
 
 
-def test_an_email_queued_in_a_rolled_back_transaction_is_never_sent(outbox, tenant):
+def test_an_email_queued_in_a_rolled_back_transaction_is_never_sent(outbox, outbox_worker, tenant):
     with pytest.raises(RuntimeError), tenant_context(tenant), transaction.atomic():
         queue_email(["ann@example.com"], "outboxtest/hello", {"name": "Ann"})
         raise RuntimeError("the request failed after queueing")
 
-    time.sleep(0.5)
+    outbox_worker.ping()  # a task sent despite the rollback would have run by now
     with tenant_context(tenant):
         assert not OutboxMessage.objects.exists()
     assert outbox.submissions == []
@@ -89,7 +90,7 @@ def test_a_429_and_a_provider_that_hangs_are_transient(outbox, tenant):
     assert [s.answer for s in outbox.submissions] == [429, "hang", "ok"]
 
 
-def test_transient_errors_fail_the_message_when_the_attempts_run_out(outbox, tenant):
+def test_transient_errors_fail_the_message_when_the_attempts_run_out(outbox, outbox_worker, tenant):
     outbox.script(500, 500, 500, "ok")
 
     message = queue_hello(tenant)
@@ -97,11 +98,11 @@ def test_transient_errors_fail_the_message_when_the_attempts_run_out(outbox, ten
     failed = wait_for_status("acme", message.public_id, Status.FAILED)
     assert failed.attempts == 3
     assert "500" in failed.last_error
-    time.sleep(0.5)
+    outbox_worker.ping()  # the task that wrote "failed" has finished, and whatever it enqueued
     assert len(outbox.submissions) == 3
 
 
-def test_an_invalid_recipient_fails_at_once_without_retry(outbox, tenant):
+def test_an_invalid_recipient_fails_at_once_without_retry(outbox, outbox_worker, tenant):
     outbox.script(422)
 
     message = queue_hello(tenant, to="not-a-mailbox@example.com")
@@ -109,19 +110,19 @@ def test_an_invalid_recipient_fails_at_once_without_retry(outbox, tenant):
     failed = wait_for_status("acme", message.public_id, Status.FAILED)
     assert failed.attempts == 1
     assert "not-a-mailbox@example.com" in failed.last_error
-    time.sleep(0.5)  # longer than any backoff: a retry would have come by now
+    outbox_worker.ping()  # the task that wrote "failed" has finished, and whatever it enqueued
     assert len(outbox.submissions) == 1
     assert row("acme", message.public_id).status == Status.FAILED
 
 
-def test_a_4xx_other_than_429_fails_at_once_without_retry(outbox, tenant):
+def test_a_4xx_other_than_429_fails_at_once_without_retry(outbox, outbox_worker, tenant):
     outbox.script(401)
 
     message = queue_hello(tenant)
 
     failed = wait_for_status("acme", message.public_id, Status.FAILED)
     assert failed.attempts == 1
-    time.sleep(0.5)
+    outbox_worker.ping()
     assert len(outbox.submissions) == 1
 
 
@@ -141,14 +142,14 @@ def test_tasks_for_acme_then_globex_in_one_worker_each_run_in_their_own_schema(o
         assert list(OutboxMessage.objects.values_list("to", flat=True)) == [["bob@globex.test"]]
 
 
-def test_a_second_task_for_a_sent_message_does_nothing(outbox, tenant):
+def test_a_second_task_for_a_sent_message_does_nothing(outbox, outbox_worker, tenant):
     from tenant_apps.outbox.services import enqueue_send
 
     message = queue_hello(tenant)
     wait_for_status("acme", message.public_id, Status.SENT)
 
     assert enqueue_send(message.id, "acme")
-    time.sleep(0.5)
+    outbox_worker.ping()  # the second task has run
     assert len(outbox.submissions) == 1
     assert row("acme", message.public_id).attempts == 1
 
@@ -162,7 +163,7 @@ def test_the_providers_delivery_webhook_finds_the_sent_row_from_what_was_sent(ou
     import base64
     import json
 
-    from tests.outbox.conftest import WEBHOOK_SECRET
+    from tests.mail_config import WEBHOOK_SECRET
 
     message = queue_hello(tenant)
     wait_for_status("acme", message.public_id, Status.SENT)
@@ -179,15 +180,19 @@ def test_the_providers_delivery_webhook_finds_the_sent_row_from_what_was_sent(ou
 
 
 def test_without_a_provider_django_s_backend_sends_it_with_a_message_id_made_of_the_dedup_key(
-        outbox, tenant, settings, mailoutbox):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # console/SMTP's path
-
-    message = queue_hello(tenant)
+        outbox, start_worker, tenant, settings, tmp_path):
+    # A worker of its own with Django's file backend: the console and SMTP backends' path.
+    worker = start_worker(TP_TEST_POSTMARK_URL="", EMAIL_FILE_PATH=str(tmp_path),
+                          EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend")
+    with publishing_to(worker.queue):
+        message = queue_hello(tenant)
 
     sent = wait_for_status("acme", message.public_id, Status.SENT)
-    [email] = mailoutbox
+    [written] = tmp_path.iterdir()
+    email = message_from_string(written.read_text().split("\n" + "-" * 79 + "\n")[0])
     expected_id = f"<{message.dedup_key}@{settings.BASE_DOMAIN}>"
-    assert email.extra_headers["Message-ID"] == sent.provider_message_id == expected_id
-    assert email.body == "Hi Ann, this is Acme.\n"
-    assert email.alternatives[0][1] == "text/html"
+    assert email["Message-ID"] == sent.provider_message_id == expected_id
+    text, html = email.get_payload()
+    assert text.get_payload(decode=True).decode() == "Hi Ann, this is Acme.\n"
+    assert html.get_content_type() == "text/html"
     assert outbox.submissions == []

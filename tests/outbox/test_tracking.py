@@ -9,7 +9,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from tenant_apps.outbox.models import OutboxMessage
-from tests.outbox.conftest import WEBHOOK_SECRET
+from tests.mail_config import WEBHOOK_SECRET
 
 Status = OutboxMessage.Status
 URL = "/webhooks/email/tracking/"

@@ -41,7 +41,7 @@ def test_acme_ids_are_404_on_globex_and_a_acme_token_is_401(api_client, stranger
     assert globex.get(f"/api/v1/tasks/{task.public_id}/comments/").status_code == 404
     assert globex.post(f"/api/v1/tasks/{task.public_id}/comments/", {"body": "x"}, format="json").status_code == 404
     # acme's token presented on globex's host
-    from tests.accounts.conftest import api_client_for, issue_token
+    from tests.clients import api_client_for, issue_token
 
     token = issue_token(tenant, member)
     assert api_client_for(other_tenant.primary_host, token).get("/api/v1/projects/").status_code == 401

@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from django_tenants.utils import tenant_context
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -33,6 +34,9 @@ def browser_page(monkeypatch):
         page = browser.new_page(viewport={"width": 1100, "height": 800})
         yield page
         browser.close()
+        # Inside Playwright's event loop the ORM gets connections of their own (asgiref's context-local
+        # storage), which nothing else closes: left open, the test database could not be dropped.
+        connections.close_all()
 
 
 @pytest.fixture
@@ -48,7 +52,7 @@ def cleanup_acme(tenant):
 
 def test_a_person_runs_a_project_in_the_browser(live_server, tenant, owner, member, browser_page, cleanup_acme):
     from tenant_apps.outbox.models import OutboxMessage
-    from tests.conftest import PASSWORD
+    from tests.factories import PASSWORD
 
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser_page

@@ -7,7 +7,8 @@ from django.db import connection
 from django_tenants.utils import schema_exists, tenant_context
 
 from tenants.models import Tenant
-from tests.conftest import PASSWORD, host_client
+from tests.clients import host_client
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

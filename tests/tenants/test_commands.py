@@ -8,9 +8,11 @@ from io import StringIO
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django_tenants.utils import schema_exists
 
 from tenants.models import Tenant
+from tests.worker import database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -40,8 +42,10 @@ def test_provision_tenant_refuses_a_bad_or_taken_slug_with_one_line(tenant, slug
 
 
 def test_provision_tenant_exits_non_zero_from_the_shell():
-    # A reserved slug is refused before any database write, so this real process is harmless.
+    # A reserved slug is refused before any database write; still, the process gets the test
+    # database, never the one DATABASE_URL names (a developer's).
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env["DATABASE_URL"] = database_url(connection.settings_dict)
     result = subprocess.run(
         [sys.executable, "manage.py", "provision_tenant", "admin", "--name", "X", "--owner-email", "x@x.test"],
         cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60,

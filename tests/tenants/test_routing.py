@@ -14,7 +14,8 @@ from django_tenants.utils import schema_context
 from tenants.models import Domain, Tenant
 from tenants.routing import CACHED_FIELDS, tenant_for_host
 from tenants.services import reactivate_tenant, suspend_tenant
-from tests.conftest import PASSWORD, host_client
+from tests.clients import host_client
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

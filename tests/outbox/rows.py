@@ -1,0 +1,34 @@
+"""Outbox rows seen from the test process, while a worker subprocess changes them."""
+
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from tenant_apps.outbox.models import OutboxMessage
+from tests.worker import wait_until
+
+__all__ = ["delete_outbox_rows", "row", "wait_for_status", "wait_until"]
+
+SCHEMAS = ("acme", "globex")  # the session tenants of tests/conftest.py
+
+
+def row(schema: str, public_id) -> OutboxMessage:
+    with schema_context(schema):
+        return OutboxMessage.objects.get(public_id=public_id)
+
+
+def wait_for_status(schema: str, public_id, *statuses: str, timeout: float = 30.0) -> OutboxMessage:
+    """The row once its status is one of ``statuses``; an AssertionError after ``timeout``."""
+
+    def settled():
+        message = row(schema, public_id)
+        return message if message.status in statuses else None
+
+    return wait_until(settled, timeout)
+
+
+def delete_outbox_rows() -> None:
+    """Committed rows in the session tenants' schemas (a transactional test's): delete them all."""
+    for schema in SCHEMAS:
+        with schema_context(schema):
+            OutboxMessage.objects.all().delete()
+    connection.set_schema_to_public()
