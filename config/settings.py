@@ -140,6 +140,16 @@ def redis_url_for_db(url: str, db: int) -> str:
     return parts._replace(path=f"/{db}").geturl()
 
 
+def redis_db_of(url: str) -> int:
+    """The logical database a Redis URL names (TCP path ``/2`` or unix socket ``?db=2``), else 0."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        db = next((p.removeprefix("db=") for p in parts.query.split("&") if p.startswith("db=")), "")
+    else:
+        db = parts.path.strip("/")
+    return int(db) if db else 0
+
+
 def celery_url(url: str) -> str:
     """Kombu names a unix-socket Redis ``redis+socket://``; redis-py names it ``unix://``."""
     if url.startswith("unix://"):
@@ -148,8 +158,11 @@ def celery_url(url: str) -> str:
 
 
 # The cache (tenant host lookups, throttles) lives in its own logical database, so flushing it
-# never touches the Celery queues.
-CACHE_URL = env_str("CACHE_URL", redis_url_for_db(REDIS_URL, env_int("CACHE_REDIS_DB", 1)))
+# never touches the Celery queues: the one after REDIS_URL's, unless CACHE_REDIS_DB names one or
+# CACHE_URL the whole URL. Derived, not fixed: two setups on one Redis server (REDIS_URL .../0
+# and .../2) get two caches, not one.
+CACHE_REDIS_DB = env_int("CACHE_REDIS_DB", redis_db_of(REDIS_URL) + 1)
+CACHE_URL = env_str("CACHE_URL", redis_url_for_db(REDIS_URL, CACHE_REDIS_DB))
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -1,6 +1,8 @@
-"""Production settings: refuse to start without secrets, and pass `check --deploy` cleanly."""
+"""Production settings: refuse to start without secrets, and pass `check --deploy` cleanly; where the
+cache lives."""
 
 import os
+import runpy
 import subprocess
 import sys
 
@@ -56,3 +58,25 @@ def test_cookies_are_host_only_so_one_tenant_never_receives_anothers():
     assert settings.SESSION_COOKIE_DOMAIN is None
     assert settings.CSRF_COOKIE_DOMAIN is None
     assert settings.SESSION_COOKIE_HTTPONLY
+
+
+def settings_under(monkeypatch, **env) -> dict:
+    """config/settings.py evaluated afresh with these variables (and none of the cache's others)."""
+    for name in ("REDIS_URL", "CACHE_URL", "CACHE_REDIS_DB"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(settings.BASE_DIR / "config" / "settings.py"))
+
+
+@pytest.mark.parametrize(("env", "cache_url"), [
+    ({"REDIS_URL": "redis://redis.internal:6379/0"}, "redis://redis.internal:6379/1"),
+    ({"REDIS_URL": "redis://redis.internal:6379"}, "redis://redis.internal:6379/1"),
+    ({"REDIS_URL": "redis://redis.internal:6379/4"}, "redis://redis.internal:6379/5"),
+    ({"REDIS_URL": "unix:///run/redis.sock?db=2"}, "unix:///run/redis.sock?db=3"),
+    ({"REDIS_URL": "redis://redis.internal:6379/4", "CACHE_REDIS_DB": "9"}, "redis://redis.internal:6379/9"),
+    ({"REDIS_URL": "redis://redis.internal:6379/4", "CACHE_URL": "redis://cache.internal:6379/0"},
+     "redis://cache.internal:6379/0"),
+])
+def test_the_cache_takes_the_redis_database_after_the_brokers_unless_told_another(monkeypatch, env, cache_url):
+    assert settings_under(monkeypatch, **env)["CACHES"]["default"]["LOCATION"] == cache_url
