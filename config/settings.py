@@ -73,6 +73,16 @@ TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenant"
 AUTH_USER_MODEL = "accounts.User"
+# The tenancy core (tenants/) imports no app: what it needs from them is named here.
+# The first owner of a new tenant, created in its schema inside provisioning's transaction:
+# ``f(email, *, password, full_name) -> (owner, set_password_url)``.
+TENANT_FIRST_OWNER_HOOK = "tenant_apps.accounts.provisioning.create_first_owner"
+# Columns apps add to the global admin's list of tenants: (heading, ``values(schemas) -> {schema:
+# value}`` answering for a whole page of tenants at once, ``render(value or None) -> cell``).
+TENANT_ADMIN_COLUMNS = [
+    ("Emails, last 24 h", "tenant_apps.outbox.reports.email_counts_by_schema",
+     "tenant_apps.outbox.reports.email_counts_html"),
+]
 
 STATIC_ROOT = BASE_DIR / "staticfiles"
 

@@ -1,12 +1,24 @@
 """The global admin (root domain, public schema): the operator's view of every tenant."""
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.utils.html import format_html
+from django.utils.module_loading import import_string
 
-from tenant_apps.outbox.reports import attach_email_counts, email_counts_html
 from tenants import services
 from tenants.forms import NewTenantForm
 from tenants.models import Domain, Tenant
+
+
+def _app_column(index: int, heading: str, render_path: str):
+    """A list column of an app (settings.TENANT_ADMIN_COLUMNS), showing ``tenant.app_columns[index]``."""
+    render = import_string(render_path)
+
+    def column(tenant):
+        return render(tenant.app_columns[index])
+
+    column.__name__ = f"app_column_{index}"
+    return admin.display(description=heading)(column)
 
 
 class DomainInline(admin.TabularInline):
@@ -18,8 +30,7 @@ class DomainInline(admin.TabularInline):
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ("slug", "name", "status_badge", "plan", "user_count", "email_24h", "primary_domain",
-                    "created_at")
+    list_display = ("slug", "name", "status_badge", "plan", "user_count", "primary_domain", "created_at")
     list_filter = ("status", "plan", "created_at")
     search_fields = ("slug", "name", "domains__domain")
     readonly_fields = ("slug", "schema_name", "public_id", "status", "suspended_reason", "created_at",
@@ -32,11 +43,21 @@ class TenantAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("domains")
 
+    def get_list_display(self, request):
+        # The apps' columns go after the user count.
+        at = self.list_display.index("user_count") + 1
+        columns = [_app_column(index, heading, render)
+                   for index, (heading, _values, render) in enumerate(settings.TENANT_ADMIN_COLUMNS)]
+        return (*self.list_display[:at], *columns, *self.list_display[at:])
+
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
-        # One statement each for the page's tenants, whatever their number.
-        services.attach_user_counts(changelist.result_list)
-        attach_email_counts(changelist.result_list)
+        # One statement per column for the page's tenants, whatever their number.
+        tenants = services.attach_user_counts(changelist.result_list)
+        schemas = [tenant.schema_name for tenant in tenants]
+        columns = [import_string(values)(schemas) for _heading, values, _render in settings.TENANT_ADMIN_COLUMNS]
+        for tenant in tenants:
+            tenant.app_columns = [values.get(tenant.schema_name) for values in columns]
         return changelist
 
     def get_form(self, request, obj=None, **kwargs):
@@ -108,10 +129,6 @@ class TenantAdmin(admin.ModelAdmin):
         if not hasattr(obj, "user_count"):  # the change form shows one tenant
             services.attach_user_counts([obj])
         return obj.user_count
-
-    @admin.display(description="Emails, last 24 h")
-    def email_24h(self, obj):
-        return email_counts_html(getattr(obj, "email_counts_24h", None))
 
     @admin.display(description="Primary domain")
     def primary_domain(self, obj):

@@ -9,16 +9,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
-from django.urls import reverse
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
+from django.utils.module_loading import import_string
 from django_tenants.utils import schema_exists, tenant_context
 
-from tenant_apps.accounts import emails as accounts_emails, services as accounts_services
 from tenants.models import Domain, Tenant
 from tenants.slugs import schema_name_for, validate_slug
 
@@ -71,7 +67,10 @@ def provision_tenant(slug: str, name: str, owner_email: str, *, owner_password: 
     """Create a tenant, its schema (migrated), its primary domain and its owner, all or nothing.
 
     Everything runs in one transaction: PostgreSQL's DDL is transactional, so a failure at any
-    step (schema, migrations, domain, owner) rolls back the schema and the rows together.
+    step (schema, migrations, domain, owner) rolls back the schema and the rows together. The
+    owner is the accounts app's business: TENANT_FIRST_OWNER_HOOK names the function that creates
+    them (and emails them a set-password link when no password is given), called in the new
+    tenant's schema and returning ``(owner, set_password_url)``.
     Raises ValidationError (keyed by field) for bad or taken input.
     """
     check_new_tenant(slug, name, owner_email)
@@ -81,28 +80,13 @@ def provision_tenant(slug: str, name: str, owner_email: str, *, owner_password: 
             tenant.save(verbosity=0)
             Domain.objects.create(domain=tenant.primary_host, tenant=tenant, is_primary=True)
             with tenant_context(tenant):
-                owner = accounts_services.create_owner(owner_email, owner_password, full_name=owner_name)
-                link = set_password_url(tenant, owner)
-                if owner_password is None:
-                    # Queued in this transaction: a failed provisioning sends nothing.
-                    accounts_emails.owner_welcome(owner, link)
+                create_first_owner = import_string(settings.TENANT_FIRST_OWNER_HOOK)
+                owner, link = create_first_owner(owner_email, password=owner_password, full_name=owner_name)
     except IntegrityError as exc:
         # Lost a race with a concurrent provisioning of the same slug.
         raise ValidationError({"slug": [f"The slug '{slug}' is already taken."]}) from exc
     logger.info("provisioned tenant %s (schema %s)", tenant.slug, tenant.schema_name)
     return ProvisionedTenant(tenant=tenant, owner=owner, set_password_url=link)
-
-
-def set_password_url(tenant: Tenant, user) -> str:
-    """A one-time link on the tenant's domain to choose a password. It stops working once the
-    password changes (the token hashes the password) or after PASSWORD_RESET_TIMEOUT."""
-    path = reverse(
-        "password_reset_confirm",
-        urlconf="config.urls_tenant",
-        kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-                "token": default_token_generator.make_token(user)},
-    )
-    return tenant.url(path)
 
 
 def suspend_tenant(tenant: Tenant, reason: str = "") -> Tenant:

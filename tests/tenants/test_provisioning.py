@@ -38,23 +38,39 @@ def test_hyphenated_slug_gets_an_underscored_schema():
     assert tenant.schema_name == "big_corp" and schema_exists("big_corp")
 
 
-@pytest.mark.parametrize(
-    ("step", "target"),
-    [
-        ("domain", "tenants.services.Domain.objects.create"),
-        ("owner", "tenants.services.set_password_url"),
-    ],
-)
-def test_a_failure_after_the_schema_is_created_leaves_nothing_behind(monkeypatch, step, target):
+def owner_created_then_failure(email, **kwargs):
+    """A TENANT_FIRST_OWNER_HOOK that creates the owner, then fails."""
+    from tenant_apps.accounts.provisioning import create_first_owner
+
+    create_first_owner(email, **kwargs)
+    assert get_user_model().objects.filter(email=email).exists()
+    raise RuntimeError("injected failure at the owner step")
+
+
+def test_a_failure_at_the_domain_step_leaves_nothing_behind(monkeypatch):
     def fail(*args, **kwargs):
         # The schema exists by now: provisioning created and migrated it before this step.
         assert schema_exists("doomed")
-        raise RuntimeError(f"injected failure at the {step} step")
+        raise RuntimeError("injected failure at the domain step")
 
-    monkeypatch.setattr(target, fail)
+    monkeypatch.setattr("tenants.services.Domain.objects.create", fail)
     with pytest.raises(RuntimeError, match="injected failure"):
         services.provision_tenant("doomed", "Doomed", "owner@doomed.test")
 
+    assert not schema_exists("doomed")
+    assert not Tenant.objects.filter(slug="doomed").exists()
+    assert not Domain.objects.filter(domain__startswith="doomed.").exists()
+
+
+def test_a_failure_in_the_first_owner_hook_leaves_nothing_behind(settings):
+    settings.TENANT_FIRST_OWNER_HOOK = f"{__name__}.owner_created_then_failure"
+    with pytest.raises(RuntimeError, match="injected failure"):
+        services.provision_tenant("doomed", "Doomed", "owner@doomed.test")
+
+    # The owner and the queued welcome were rows of the dropped schema.
+    assert not schema_exists("doomed")
+    assert not Tenant.objects.filter(slug="doomed").exists()
+    assert not Domain.objects.filter(domain__startswith="doomed.").exists()
     assert not schema_exists("doomed")
     assert not Tenant.objects.filter(slug="doomed").exists()
     assert not Domain.objects.filter(domain__startswith="doomed.").exists()
