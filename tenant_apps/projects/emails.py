@@ -1,5 +1,6 @@
 """Project emails, one function each. They all leave through the outbox (queued in the caller's
-transaction, sent by a worker after commit) and respect the recipient's preferences."""
+transaction, sent by a worker after commit). Whom to tell, preferences included, is decided by
+``tenant_apps.projects.services``; these only render and queue."""
 
 from django.db import connection
 from django.urls import reverse
@@ -11,15 +12,7 @@ def _url(path: str) -> str:
     return connection.tenant.url(path)
 
 
-def _wants(user, kind: str) -> bool:
-    from tenant_apps.projects.services import preferences_for
-
-    return getattr(preferences_for(user), kind)
-
-
 def task_assigned(task, assignee, actor) -> None:
-    if not _wants(assignee, "assignment"):
-        return
     queue_email([assignee.email], "projects/task_assigned", {
         "task": task, "project": task.project, "actor": actor, "recipient": assignee,
         "task_url": _url(reverse("projects:task", args=[task.public_id])),
@@ -28,8 +21,6 @@ def task_assigned(task, assignee, actor) -> None:
 
 
 def comment_added(comment, recipient) -> None:
-    if not _wants(recipient, "comments"):
-        return
     task = comment.task
     queue_email([recipient.email], "projects/comment_added", {
         "comment": comment, "task": task, "recipient": recipient,

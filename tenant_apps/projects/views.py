@@ -1,4 +1,8 @@
-"""The tenant's app in the browser: server-rendered pages on the tenant's subdomain."""
+"""The tenant's app in the browser: server-rendered pages on the tenant's subdomain.
+
+Each view parses its form and calls one service; who may do what is the services' ``can_*``
+predicates (``member_required`` for the whole app, the per-object ones for archive and delete).
+"""
 
 from functools import wraps
 
@@ -43,7 +47,6 @@ def project_list(request):
                           all_tasks=Count("tasks")))
     return render(request, "projects/project_list.html", {
         "nav": "projects", "projects": projects, "show_archived": show_archived,
-        "can_manage": services.can_manage_projects(request.user),
     })
 
 
@@ -66,7 +69,8 @@ def project_detail(request, public_id):
         tasks = services.filter_tasks(tasks, user=request.user, **filters.cleaned_data)
     return render(request, "projects/project_detail.html", {
         "project": project, "tasks": tasks, "filters": filters,
-        "can_manage": services.can_manage_projects(request.user),
+        "can_archive": services.can_archive_project(request.user, project),
+        "can_delete": services.can_delete_project(request.user, project),
     })
 
 
@@ -94,7 +98,7 @@ def project_archive(request, public_id):
 @member_required
 def project_delete(request, public_id):
     project = get_object_or_404(Project, public_id=public_id)
-    if not services.can_manage_projects(request.user):
+    if not services.can_delete_project(request.user, project):
         raise PermissionDenied
     if request.method == "POST":
         services.delete_project(request.user, project)
@@ -127,7 +131,8 @@ def task_create(request, public_id):
 
 @member_required
 def task_detail(request, public_id):
-    task = get_object_or_404(Task.objects.select_related("project", "assignee", "created_by"), public_id=public_id)
+    tasks = Task.objects.select_related("project", "assignee", "created_by")
+    task = get_object_or_404(tasks, public_id=public_id)
     form = CommentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -140,6 +145,7 @@ def task_detail(request, public_id):
     return render(request, "projects/task_detail.html", {
         "task": task, "project": task.project, "form": form,
         "comments": task.comments.select_related("author"),
+        "can_delete": services.can_delete_task(request.user, task),
     })
 
 
@@ -165,6 +171,8 @@ def task_edit(request, public_id):
 @member_required
 def task_delete(request, public_id):
     task = get_object_or_404(Task.objects.select_related("project"), public_id=public_id)
+    if not services.can_delete_task(request.user, task):
+        raise PermissionDenied
     if request.method == "POST":
         services.delete_task(request.user, task)
         messages.success(request, f"Task “{task.title}” deleted.")

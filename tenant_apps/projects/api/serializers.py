@@ -19,7 +19,8 @@ class ProjectSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Project
-        fields = ["id", "name", "description", "archived", "archived_at", "created_by", "created_at", "updated_at"]
+        fields = ["id", "name", "description", "archived", "archived_at", "created_by", "created_at",
+                  "updated_at"]
         read_only_fields = ["archived", "archived_at", "created_at", "updated_at"]
 
 

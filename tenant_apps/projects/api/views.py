@@ -2,10 +2,14 @@
 
 Reads filter with query parameters (?status=, ?assignee=me|none|<uuid>, ?due=overdue|today|week|none,
 ?project=<uuid>, ?archived=true, ?search=) and order with ?ordering=. Writes go through
-tenant_apps.projects.services, which own the rules and the notification emails.
+tenant_apps.projects.services, which own the rules and the notification emails; what they raise
+(ValidationError keyed by field, PermissionDenied) is mapped by the platform's exception handler,
+in the one error format of every API. The permission classes wrap the services' ``can_*``
+predicates.
 """
 
-from django.core.exceptions import ValidationError as DjangoValidationError
+import uuid
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import filters, mixins, permissions, status, viewsets
@@ -15,30 +19,46 @@ from rest_framework.response import Response
 
 from tenant_apps.projects import services
 from tenant_apps.projects.api.serializers import (
-    ArchiveSerializer, CommentSerializer, ProjectSerializer, TaskSerializer,
+    ArchiveSerializer,
+    CommentSerializer,
+    ProjectSerializer,
+    TaskSerializer,
 )
 from tenant_apps.projects.models import Project, Task
 
 
 class IsWorkspaceMember(permissions.BasePermission):
-    """Signed in with a role in this workspace (object-level rules are in the services)."""
+    """Signed in with a role in this workspace."""
 
     def has_permission(self, request, view):
         return services.can_use_workspace(request.user)
 
 
-def _call(fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except DjangoValidationError as exc:
-        raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}) from exc
+class ObjectRules(IsWorkspaceMember):
+    """A workspace member, and for an object, the services' predicate of the view's action."""
+
+    rules: dict = {}
+
+    def has_object_permission(self, request, view, obj):
+        rule = self.rules.get(view.action)
+        return rule is None or rule(request.user, obj)
+
+
+class ProjectRules(ObjectRules):
+    rules = {"update": services.can_edit_project, "partial_update": services.can_edit_project,
+             "archive": services.can_archive_project, "destroy": services.can_delete_project}
+
+
+class TaskRules(ObjectRules):
+    rules = {"update": services.can_edit_task, "partial_update": services.can_edit_task,
+             "destroy": services.can_delete_task}
 
 
 @extend_schema_view(list=extend_schema(parameters=[
     OpenApiParameter("archived", bool, description="archived projects instead of active ones")]))
 class ProjectViewSet(viewsets.ModelViewSet):
     serializer_class = ProjectSerializer
-    permission_classes = [IsWorkspaceMember]
+    permission_classes = [ProjectRules]
     lookup_field = "public_id"
     filter_backends = [filters.SearchFilter, filters.OrderingFilter]
     search_fields = ["name", "description"]
@@ -52,10 +72,10 @@ class ProjectViewSet(viewsets.ModelViewSet):
         return queryset
 
     def perform_create(self, serializer):
-        serializer.instance = _call(services.create_project, self.request.user, **serializer.validated_data)
+        serializer.instance = services.create_project(self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer):
-        _call(services.update_project, self.request.user, serializer.instance, **serializer.validated_data)
+        services.update_project(self.request.user, serializer.instance, **serializer.validated_data)
 
     def perform_destroy(self, instance):
         services.delete_project(self.request.user, instance)
@@ -79,7 +99,7 @@ class ProjectViewSet(viewsets.ModelViewSet):
 ]))
 class TaskViewSet(viewsets.ModelViewSet):
     serializer_class = TaskSerializer
-    permission_classes = [IsWorkspaceMember]
+    permission_classes = [TaskRules]
     lookup_field = "public_id"
     filter_backends = [filters.SearchFilter, filters.OrderingFilter]
     search_fields = ["title", "description"]
@@ -107,19 +127,17 @@ class TaskViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         project = data.pop("project")
-        serializer.instance = _call(services.create_task, self.request.user, project, **data)
+        serializer.instance = services.create_task(self.request.user, project, **data)
 
     def perform_update(self, serializer):
         # The serializer has not touched the instance: the service compares against stored values.
-        _call(services.update_task, self.request.user, serializer.instance, **serializer.validated_data)
+        services.update_task(self.request.user, serializer.instance, **serializer.validated_data)
 
     def perform_destroy(self, instance):
         services.delete_task(self.request.user, instance)
 
 
 def _uuid(value, field):
-    import uuid
-
     try:
         return uuid.UUID(value)
     except ValueError:
@@ -142,5 +160,5 @@ class TaskCommentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewset
         task = self.get_task()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        comment = _call(services.add_comment, request.user, task, serializer.validated_data["body"])
+        comment = services.add_comment(request.user, task, serializer.validated_data["body"])
         return Response(self.get_serializer(comment).data, status=status.HTTP_201_CREATED)
