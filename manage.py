@@ -1,6 +1,7 @@
 #!/usr/bin/env python
-"""Django's command-line utility. Outside production, a missing DATABASE_URL or REDIS_URL starts
-the embedded servers first (config/embedded.py), so every command works on a fresh clone."""
+"""Django's command-line utility. Outside production, a command that needs PostgreSQL or Redis
+while DATABASE_URL or REDIS_URL is unset starts the embedded servers first (config/embedded.py), so
+every command works on a fresh clone; help and commands that need neither start nothing."""
 
 import os
 import sys
@@ -9,12 +10,13 @@ import sys
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     if os.environ.get("DJANGO_ENV") != "production":
-        from config.embedded import ensure_services
+        from config import embedded
 
-        try:
-            ensure_services()
-        except RuntimeError as exc:
-            sys.exit(str(exc))
+        if embedded.command_needs_services(sys.argv[1:]):
+            try:
+                embedded.ensure_services("dev")
+            except RuntimeError as exc:
+                sys.exit(str(exc))
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -13,7 +13,7 @@ import uuid
 
 from config.embedded import ensure_services
 
-ensure_services()
+ensure_services("test")  # .data/test: a test run never touches the data of `manage.py dev`
 
 from config.settings import *  # noqa: E402,F403
 from config.settings import CACHES, DATABASES  # noqa: E402

@@ -4,10 +4,18 @@ Runs, with prefixed output, Django's auto-reloading dev server, a Celery worker 
 (honcho's process manager: it prefixes and colours each process's lines and stops all of them
 on Ctrl-C or when one exits). Before that it migrates the public and every tenant schema and seeds
 the demo data once. Without DATABASE_URL/REDIS_URL, manage.py has already started the embedded
-PostgreSQL and Redis (config/embedded.py); they stop when this command exits.
+PostgreSQL and Redis (config/embedded.py, data in .data/dev); they stop when this command exits,
+after its children.
+
+The web server listens on ``localhost`` by default, so the address runserver prints is the
+operator's site (an IP address is no domain this platform routes), and ``--port`` becomes
+PUBLIC_PORT here and in every child: links made outside a request (set-password links,
+invitations, provisioning output, the operator API's ``url`` fields) name the port in use.
 """
 
 import os
+import re
+import signal
 import sys
 
 from django.conf import settings
@@ -15,7 +23,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from config import embedded
-from tenants.demo import seed_demo
+from config.demo import seed_demo
 
 
 class Command(BaseCommand):
@@ -23,7 +31,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000, help="web server port (default 8000)")
-        parser.add_argument("--addr", default="127.0.0.1", help="web server address (default 127.0.0.1)")
+        parser.add_argument("--addr", default="localhost",
+                            help="web server address (default localhost, the operator's site)")
         parser.add_argument("--no-worker", action="store_true", help="run neither the Celery worker nor beat")
         parser.add_argument("--no-seed", action="store_true", help="do not create the demo data")
         parser.add_argument("--no-reload", action="store_true", help="run the web server without auto-reload")
@@ -33,11 +42,14 @@ class Command(BaseCommand):
     def handle(self, *args, port, addr, no_worker, no_seed, no_reload, check, **options):
         if not 0 < port < 65536:
             raise CommandError(f"--port {port} is not a TCP port")
+        # Before anything builds a link: seeding below provisions tenants and emails their owners.
+        os.environ["PUBLIC_PORT"] = str(port)
+        settings.PUBLIC_PORT = str(port)
         self._describe_services()
         self.stdout.write("Migrating the public schema and every tenant schema ...")
         call_command("migrate_schemas", interactive=False, verbosity=0)
         if not no_seed:
-            self._print_logins(port)
+            self._print_logins()
         if check:
             return
         self._run(port, addr, no_worker, no_reload)
@@ -45,12 +57,16 @@ class Command(BaseCommand):
     def _describe_services(self):
         data = embedded.data_dir()
         for label, variable in (("PostgreSQL", "DATABASE_URL"), ("Redis", "REDIS_URL")):
-            where = f"embedded, data in {data}" if variable in embedded.started else f"{variable} from the environment"
+            if variable in embedded.started:
+                where = f"embedded, data in {data}"
+            else:
+                where = f"{variable} from the environment"
             self.stdout.write(f"{label}: {where}")
 
-    def _print_logins(self, port):
+    def _print_logins(self):
         def url(host, path):
-            return f"http://{host or settings.BASE_DOMAIN}:{port}{path}"
+            # Built like Tenant.url, from the same settings, so what is printed is what is emailed.
+            return f"{settings.PUBLIC_SCHEME}://{host or settings.BASE_DOMAIN}:{settings.PUBLIC_PORT}{path}"
 
         logins = seed_demo(url)
         self.stdout.write("")
@@ -64,22 +80,40 @@ class Command(BaseCommand):
 
     def _run(self, port, addr, no_worker, no_reload):
         from honcho.manager import Manager
-        from honcho.printer import Printer
 
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         python = sys.executable
         data = embedded.data_dir()
         data.mkdir(parents=True, exist_ok=True)
-        manager = Manager(Printer(sys.stdout))
+        manager = Manager(_printer(sys.stdout))
         reload_flag = " --noreload" if no_reload else ""
-        manager.add_process("web", f"{python} manage.py runserver {addr}:{port}{reload_flag}", env=env,
-                            cwd=str(settings.BASE_DIR))
+        where = {"env": env, "cwd": str(settings.BASE_DIR)}
+        manager.add_process("web", f"{python} manage.py runserver {addr}:{port}{reload_flag}", **where)
         if not no_worker:
-            manager.add_process("worker", f"{python} -m celery -A config worker --loglevel=INFO --concurrency=2",
-                                env=env, cwd=str(settings.BASE_DIR))
-            manager.add_process("beat", f"{python} -m celery -A config beat --loglevel=INFO "
-                                f"--schedule {data / 'celerybeat-schedule'}", env=env, cwd=str(settings.BASE_DIR))
+            celery = f"{python} -m celery -A config"
+            schedule = data / "celerybeat-schedule"
+            manager.add_process("worker", f"{celery} worker --loglevel=INFO --concurrency=2", **where)
+            manager.add_process("beat", f"{celery} beat --loglevel=INFO --schedule {schedule}", **where)
         manager.loop()
         # 130/143 are Ctrl-C and SIGTERM: a normal way to stop, not a failure.
         if manager.returncode not in (0, 130, 143, None):
             sys.exit(manager.returncode)
+
+
+# honcho stops every process with SIGTERM on Ctrl-C and reports "web stopped (rc=-15)", which reads
+# like a crash; a process ended by SIGTERM or SIGINT is reported as "stopped". Any other return
+# code (a real failure) is printed as honcho prints it.
+STOPPED_BY_SIGNAL = re.compile(rf"^(\S+) stopped \(rc=-(?:{signal.SIGTERM:d}|{signal.SIGINT:d})\)$",
+                               re.MULTILINE)
+
+
+def _printer(output):
+    from honcho.printer import Printer
+
+    class ShutdownPrinter(Printer):
+        def write(self, message):
+            if message.name == "system" and isinstance(message.data, str):
+                message = message._replace(data=STOPPED_BY_SIGNAL.sub(r"\1 stopped", message.data))
+            super().write(message)
+
+    return ShutdownPrinter(output)
