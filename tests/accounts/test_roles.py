@@ -146,7 +146,7 @@ def test_creating_a_user_with_a_weak_password_is_refused(tenant):
 
 
 def test_the_demo_seed_gives_the_demo_member_the_member_role(tenant):
-    from tenants.demo import seed_demo
+    from config.demo import seed_demo
 
     seed_demo(lambda host, path: f"http://{host}{path}")
     with tenant_context(tenant):

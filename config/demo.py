@@ -1,16 +1,23 @@
-"""Demo data for `manage.py dev`: an operator and two tenants, each with an owner and a member.
+"""Demo data for `manage.py dev`: an operator and two tenants, each with an owner, a member and a
+few projects.
+
+It lives in config, beside the embedded servers of the same command, because it spans the layers:
+the tenancy core provisions the tenants, the accounts and projects apps fill them.
 
 Seeding is idempotent: what exists is left as it is, so a second run (or a changed password) is
 never overwritten.
 """
 
+import datetime
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from tenant_apps.accounts.roles import Role
 from tenant_apps.accounts.services import create_user_with_role
+from tenant_apps.projects.models import Comment, Project, Task
 from tenants.models import Tenant
 from tenants.services import provision_tenant
 
@@ -54,12 +61,6 @@ def seed_demo(base_url) -> list[Login]:
 
 def _seed_projects(company: str) -> None:
     """A few projects and tasks, once per tenant (skipped when the tenant has any project)."""
-    import datetime
-
-    from django.utils import timezone
-
-    from tenant_apps.projects.models import Comment, Project, Task
-
     if Project.objects.exists():
         return
     User = get_user_model()
