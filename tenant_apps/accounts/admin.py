@@ -50,6 +50,11 @@ class UserAdmin(BaseUserAdmin):
         (None, {"classes": ("wide",), "fields": ("email", "usable_password", "password1", "password2")}),
     )
 
+    def has_delete_permission(self, request, obj=None):
+        # Deactivate instead. Deleting a User collects the rows of every model that points at users,
+        # tenant-only ones included, whose tables do not exist in the public schema.
+        return False
+
 
 def _run(modeladmin, request, queryset, action, done: str):
     """Apply a service to each selected row, reporting refusals instead of failing the page."""
