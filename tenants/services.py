@@ -36,10 +36,9 @@ def check_new_tenant(slug: str, name: str, owner_email: str) -> None:
     except ValidationError as exc:
         errors["slug"] = exc.messages
     else:
-        host = f"{slug}.{settings.BASE_DOMAIN}"
         taken = (
             Tenant.objects.filter(slug=slug).exists()
-            or Domain.objects.filter(domain=host).exists()
+            or Domain.objects.filter(domain=Tenant(slug=slug).primary_host).exists()
             or schema_exists(schema_name_for(slug))
         )
         if taken:
@@ -62,8 +61,10 @@ def check_new_tenant(slug: str, name: str, owner_email: str) -> None:
         raise ValidationError(errors)
 
 
-def provision_tenant(slug: str, name: str, owner_email: str, *, owner_password: str | None = None,
-                     owner_name: str = "", plan: str = "free") -> ProvisionedTenant:
+def provision_tenant(
+    slug: str, name: str, owner_email: str, *, owner_password: str | None = None, owner_name: str = "",
+    plan: str = Tenant._meta.get_field("plan").default,
+) -> ProvisionedTenant:
     """Create a tenant, its schema (migrated), its primary domain and its owner, all or nothing.
 
     Everything runs in one transaction: PostgreSQL's DDL is transactional, so a failure at any
@@ -126,8 +127,8 @@ def query_each_schema(schemas, table: str, columns: str, tail: str = "", params=
 
     With ``check_tables`` a catalog query first leaves out schemas without the table (a table of
     an app whose migration has not reached every schema yet), so a page never fails on one of
-    them; a table of the first migrations is in every tenant's schema and needs no check. Plain SQL: PostgreSQL builds without libxml (the
-    embedded server) have no query_to_xml.
+    them; a table of the first migrations is in every tenant's schema and needs no check. Plain
+    SQL: PostgreSQL builds without libxml (the embedded server) have no query_to_xml.
     """
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:

@@ -23,6 +23,6 @@ class Command(BaseCommand):
         header = ("SLUG", "NAME", "STATUS", "USERS", "CREATED", "DOMAINS")
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
         for row in [header, *rows]:
-            self.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+            self.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
         if not rows:
             self.stdout.write("(no tenants)")
