@@ -26,14 +26,6 @@ def email_counts_by_schema(schemas: list[str], hours: int = 24) -> dict[str, dic
     return counts
 
 
-def attach_email_counts(tenants) -> None:
-    """Set ``email_counts_24h`` on each tenant of a page of tenants, with one statement."""
-    tenants = list(tenants)
-    counts = email_counts_by_schema([tenant.schema_name for tenant in tenants])
-    for tenant in tenants:
-        tenant.email_counts_24h = counts.get(tenant.schema_name, {})
-
-
 def email_counts_html(counts: dict[str, int] | None) -> str:
     if not counts:
         return "-"

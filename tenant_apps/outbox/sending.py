@@ -160,7 +160,7 @@ def provider_connection():
     backends get a fresh connection per email (an idle SMTP session is dropped by servers)."""
     if not is_http_backend():
         return get_connection()
-    key = (settings.EMAIL_BACKEND, repr(getattr(settings, "ANYMAIL", None)))
+    key = (settings.EMAIL_BACKEND, repr(settings.ANYMAIL))
     cached = getattr(_connections, "backend", None)
     if cached is None or cached[0] != key:
         drop_provider_connection()

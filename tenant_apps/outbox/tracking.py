@@ -74,14 +74,14 @@ class MalformedEvent(SuspiciousOperation):
 
 
 def webhook_secret() -> str | list:
-    return (getattr(settings, "ANYMAIL", None) or {}).get("WEBHOOK_SECRET") or ""
+    return settings.ANYMAIL.get("WEBHOOK_SECRET") or ""
 
 
 @csrf_exempt  # the provider has no CSRF token; the basic-auth secret authenticates it
 def tracking_webhook(request, *args, **kwargs):
     """The configured provider's anymail tracking view: 404 when no provider is configured, 503
     when no webhook secret is, 400 for a malformed body (checked before anymail parses it)."""
-    path = TRACKING_VIEWS.get(getattr(settings, "EMAIL_PROVIDER", ""))
+    path = TRACKING_VIEWS.get(settings.EMAIL_PROVIDER)
     if path is None:
         raise Http404("No email provider is configured.")
     if not webhook_secret():
