@@ -389,6 +389,11 @@ def _form(fields: dict[str, str]) -> bytes:
     return "&".join(f"{quote(k)}={quote(v)}" for k, v in fields.items()).encode()
 
 
+def plain_input(t: Target) -> list[Req]:
+    """Nothing hostile: the page as a browser asks for it, the baseline every other input varies."""
+    return [Req("GET", t.path)]
+
+
 def path_input(t: Target) -> list[Req]:
     return [Req("GET", _with_suffix(t.path, "%00")), Req("POST", _with_suffix(t.path, "%01%1b%7f"))]
 
@@ -508,6 +513,7 @@ def id_input(t: Target) -> list[Req]:
 
 
 INPUTS = {
+    "no hostile input": plain_input,
     "control characters in the path": path_input,
     "control characters in the query": query_input,
     "control characters in headers": header_input,
@@ -531,13 +537,19 @@ class Outcome:
 
 
 def _traceback_head(response) -> str:
-    if getattr(response, "exc_info", None):
-        _, exc, tb = response.exc_info
-        while tb.tb_next is not None:
-            tb = tb.tb_next
-        where = f"{tb.tb_frame.f_code.co_filename.split('site-packages/')[-1]}:{tb.tb_lineno}"
-        return f"{type(exc).__name__}: {str(exc)[:160]} (at {where})"
-    return response.content[:160].decode(errors="replace")
+    """The exception, where it was raised, and the last frame in our own code on the way."""
+    if not getattr(response, "exc_info", None):
+        return response.content[:160].decode(errors="replace")
+    _, exc, tb = response.exc_info
+    ours = None
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.startswith(str(settings.BASE_DIR)) and "/.venv/" not in name and "/tests/" not in name:
+            ours = f"{name.removeprefix(str(settings.BASE_DIR) + '/')}:{tb.tb_lineno}"
+        last = f"{name.split('site-packages/')[-1]}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    via = f", via {ours}" if ours and ours != last else ""
+    return f"{type(exc).__name__}: {str(exc)[:160]} (at {last}{via})"
 
 
 def send(persona: Persona, route: walk.Route, req: Req, writes: walk.TableWrites, baseline, outcome, key):

@@ -122,9 +122,10 @@ GLOBAL_ADMIN = {
                 "is_primary"},
         columns={"slug", "name", "status_badge", "plan", "user_count", "app_column_0", "primary_domain",
                  "created_at"}),
-    # The password field shows only the hash's algorithm and a link to set a new one.
+    # Operators are deactivated, not deleted (a User's delete would reach tenant-only tables). The
+    # password field shows only the hash's algorithm and a link to set a new one.
     "accounts.user": admin_rules(
-        list=OPERATOR, read=OPERATOR, add=OPERATOR, change=OPERATOR, delete=OPERATOR,
+        list=OPERATOR, read=OPERATOR, add=OPERATOR, change=OPERATOR,
         fields={"email", "password", "public_id", "full_name", "is_active", "is_staff", "is_superuser",
                 "groups", "user_permissions", "last_login", "created_at", "updated_at"},
         columns={"email", "full_name", "is_staff", "is_active", "last_login", "created_at"}),
