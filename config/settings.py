@@ -54,6 +54,9 @@ SHARED_APPS = [
     "knox",
     "axes",
     "shared_apps.operator_api",
+    # The project package, for `manage.py dev` (config/management/): the launcher wires every layer
+    # (embedded servers, demo data, all processes), so it lives with the wiring, not in `tenants`.
+    "config",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",

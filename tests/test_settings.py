@@ -37,7 +37,10 @@ def test_production_settings_pass_check_deploy_with_no_warnings():
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"])
+REQUIRED_IN_PRODUCTION = ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"]
+
+
+@pytest.mark.parametrize("missing", REQUIRED_IN_PRODUCTION)
 def test_production_refuses_to_start_without_a_required_variable(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
     result = manage("check", env=env)
@@ -78,5 +81,7 @@ def settings_under(monkeypatch, **env) -> dict:
     ({"REDIS_URL": "redis://redis.internal:6379/4", "CACHE_URL": "redis://cache.internal:6379/0"},
      "redis://cache.internal:6379/0"),
 ])
-def test_the_cache_takes_the_redis_database_after_the_brokers_unless_told_another(monkeypatch, env, cache_url):
+def test_the_cache_takes_the_redis_database_after_the_brokers_unless_told_another(
+    monkeypatch, env, cache_url
+):
     assert settings_under(monkeypatch, **env)["CACHES"]["default"]["LOCATION"] == cache_url
