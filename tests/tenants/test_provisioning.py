@@ -10,7 +10,7 @@ from django_tenants.utils import schema_exists, tenant_context
 
 from tenants import services
 from tenants.models import Domain, Tenant
-from tests.conftest import host_client
+from tests.clients import host_client
 
 pytestmark = pytest.mark.django_db
 
