@@ -14,6 +14,7 @@ class Role(models.TextChoices):
     MEMBER = "member", "Member"
 
 
+VIEW_USERS = "accounts.view_user"
 MANAGE_USERS = "accounts.manage_users"
 MANAGE_OWNERS = "accounts.manage_owners"
 

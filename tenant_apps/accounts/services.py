@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from knox.models import AuthToken
 
-from tenant_apps.accounts.roles import MANAGE_OWNERS, MANAGE_USERS, STAFF_ROLES, Role, role_of
+from tenant_apps.accounts.roles import MANAGE_OWNERS, MANAGE_USERS, STAFF_ROLES, VIEW_USERS, Role, role_of
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,12 @@ LAST_OWNER_MESSAGE = "A workspace must always have at least one owner."
 # --- Who may do what ----------------------------------------------------------------------------
 # One predicate per act. The API's permission classes, the tenant admin's has_*_permission methods
 # and the services below call these; none of them restates a rule.
+
+
+def can_view_users(user) -> bool:
+    """See the workspace's directory of users: every role. An account without a role (half-created,
+    or its role taken away) sees nothing but itself."""
+    return bool(user and user.is_authenticated and user.is_active and user.has_perm(VIEW_USERS))
 
 
 def can_manage_users(user) -> bool:
@@ -87,7 +93,7 @@ def validate_role(role) -> str:
 
 def users_for(actor):
     """The workspace's users as ``actor`` may see them (every role sees the directory)."""
-    if not (actor and actor.is_authenticated and actor.is_active):
+    if not can_view_users(actor):
         return get_user_model().objects.none()
     return get_user_model().objects.prefetch_related("groups").order_by("email")
 

@@ -46,7 +46,8 @@ def test_every_role_lists_the_users_of_its_own_workspace(
     request, api_client, persona, admin, member, stranger, django_assert_max_num_queries
 ):
     client = api_client(request.getfixturevalue(persona))
-    with django_assert_max_num_queries(8):
+    # Token, user, role permissions (two), page, count, groups: none per listed user.
+    with django_assert_max_num_queries(10):
         response = client.get("/api/v1/users/")
     assert response.status_code == 200
     body = response.json()
@@ -55,6 +56,14 @@ def test_every_role_lists_the_users_of_its_own_workspace(
     assert {"owner@acme.test", "admin@acme.test", "member@acme.test"} <= set(emails)
     assert "stranger@globex.test" not in emails
     assert all(uuid.UUID(u["id"]) for u in body["results"])
+
+
+def test_an_account_without_a_role_sees_itself_but_not_the_directory(api_client, nobody, member):
+    client = api_client(nobody)
+    me = client.get("/api/v1/me/")
+    assert me.status_code == 200 and me.json()["role"] is None
+    assert client.get("/api/v1/users/").status_code == 403
+    assert client.get(f"/api/v1/users/{member.public_id}/").status_code == 403
 
 
 def test_the_user_list_is_paginated(api_client, owner, make_role_user):

@@ -5,6 +5,15 @@ from rest_framework.permissions import BasePermission
 from tenant_apps.accounts import services
 
 
+class CanViewUsers(BasePermission):
+    """Every role; an account without a role gets 403."""
+
+    message = "Only members of the workspace see its users."
+
+    def has_permission(self, request, view):
+        return services.can_view_users(request.user)
+
+
 class CanManageUsers(BasePermission):
     """Owners and admins; members get 403."""
 

@@ -15,7 +15,12 @@ from rest_framework.views import APIView
 
 from config.api import tokens
 from tenant_apps.accounts import invitations, services
-from tenant_apps.accounts.api.permissions import CanChangeInvitation, CanChangeUser, CanManageUsers
+from tenant_apps.accounts.api.permissions import (
+    CanChangeInvitation,
+    CanChangeUser,
+    CanManageUsers,
+    CanViewUsers,
+)
 from tenant_apps.accounts.api.serializers import (
     InvitationSerializer,
     InviteSerializer,
@@ -54,7 +59,7 @@ class UserListView(generics.GenericAPIView):
     def get_permissions(self):
         if self.request.method == "POST":
             return [IsAuthenticated(), CanManageUsers()]
-        return [IsAuthenticated()]
+        return [IsAuthenticated(), CanViewUsers()]
 
     def get_queryset(self):
         return services.users_for(self.request.user)
@@ -77,7 +82,7 @@ class UserDetailView(APIView):
     def get_permissions(self):
         if self.request.method in ("PATCH", "DELETE"):
             return [IsAuthenticated(), CanManageUsers(), CanChangeUser()]
-        return [IsAuthenticated()]
+        return [IsAuthenticated(), CanViewUsers()]
 
     def _user(self, request, public_id):
         try:
