@@ -19,9 +19,12 @@ def email_counts_by_schema(schemas: list[str], hours: int = 24) -> dict[str, dic
     since = timezone.now() - timedelta(hours=hours)
     rows = query_each_schema(schemas, OutboxMessage._meta.db_table, "status, count(*)",
                              "WHERE created_at > %s GROUP BY status", [since])
+    def worst_first(row):
+        schema, status, _ = row
+        return schema, STATUS_ORDER.index(status) if status in STATUS_ORDER else len(STATUS_ORDER)
+
     counts: dict[str, dict[str, int]] = {}
-    for schema, status, n in sorted(rows, key=lambda r: (r[0], STATUS_ORDER.index(r[1]) if r[1] in STATUS_ORDER
-                                                         else len(STATUS_ORDER))):
+    for schema, status, n in sorted(rows, key=worst_first):
         counts.setdefault(schema, {})[status] = n
     return counts
 

@@ -32,6 +32,7 @@ from django.db import connection, transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.module_loading import import_string
 from django_tenants.utils import get_public_schema_name
 
@@ -136,7 +137,7 @@ def queue_email(to: list[str], template: str, context: dict, *, reply_to: str | 
             raise ValueError(f"the text part of {template} does not use the secret {name!r}")
         if placeholders[name] in subject:
             raise ValueError(f"the subject of {template} shows the secret {name!r}: the admin lists subjects")
-        if any(value in part for part in (subject, text, html)):
+        if any(value in part for part in (subject, text, html)) or escape(value) in html:
             raise ValueError(f"{template} was rendered with the value of the secret {name!r}: pass it only "
                              "through secrets=")
     fields = {}

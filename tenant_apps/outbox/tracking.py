@@ -109,7 +109,7 @@ def check_body(body: bytes) -> None:
             raise MalformedEvent("The body is nested too deeply.")
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise MalformedEvent("The body is not JSON.") from None
     if _has_nul(data):
         raise MalformedEvent("The body holds a NUL character.")
@@ -140,7 +140,8 @@ def guarded_view(path: str):
         def parse_events(self, request):
             try:
                 return super().parse_events(request)
-            except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
+            # RecursionError: JSON nested inside a field (Amazon SES's SNS "Message") parsed by anymail.
+            except (AttributeError, IndexError, KeyError, RecursionError, TypeError, ValueError) as exc:
                 raise MalformedEvent(f"Not a {self.esp_name} tracking event.") from exc
 
     Guarded.__name__ = Guarded.__qualname__ = f"Guarded{view_class.__name__}"
