@@ -320,3 +320,5 @@ def test_the_image_runs_the_pinned_python():
     assert images, "the Dockerfile has no FROM"
     for image in images:
         assert re.fullmatch(rf"python:{re.escape(pinned_python())}(-[\w.-]+)?", image), image
+    # uv in the image reads the pin too, and fails the build rather than use another Python.
+    assert ".python-version" in [source for source, _ in dockerfile_copies_from_context()]
