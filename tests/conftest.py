@@ -248,10 +248,24 @@ def email_settings(settings, fake_postmark):
 
 
 @pytest.fixture(scope="session")
-def outbox_worker(django_db_setup, django_db_blocker, fake_postmark):
+def worker_logs(tmp_path_factory):
+    return tmp_path_factory.mktemp("workers")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.failed:
+        for worker in Worker.running:
+            report.sections.append((f"worker {worker.queue} ({worker.log_path})", worker.log()))
+    return report
+
+
+@pytest.fixture(scope="session")
+def outbox_worker(django_db_setup, django_db_blocker, fake_postmark, worker_logs):
     """The session's worker subprocess, on this run's queue and the test database; stopped, with
     its database sessions gone, before the test database is dropped."""
-    worker = Worker(session_queue(), {"TP_TEST_POSTMARK_URL": fake_postmark.url})
+    worker = Worker(session_queue(), {"TP_TEST_POSTMARK_URL": fake_postmark.url}, worker_logs)
     with django_db_blocker.unblock():
         worker.start()
     yield worker
@@ -265,7 +279,7 @@ def celery_worker(outbox_worker):
 
 
 @pytest.fixture
-def start_worker(django_db_setup, django_db_blocker, fake_postmark):
+def start_worker(django_db_setup, django_db_blocker, fake_postmark, worker_logs):
     """``start_worker(**env)``: one more worker subprocess for this test, on a queue of its own
     (``worker.queue``; tests/worker.py's ``publishing_to(worker.queue)`` sends there), sending to the fake
     Postmark unless ``env`` says otherwise (``TP_TEST_POSTMARK_URL=""``). Stopped after the test."""
@@ -273,7 +287,7 @@ def start_worker(django_db_setup, django_db_blocker, fake_postmark):
 
     def start(**env):
         env = {"TP_TEST_POSTMARK_URL": fake_postmark.url, **env}
-        worker = Worker(f"{session_queue()}-{uuid.uuid4().hex[:8]}", env)
+        worker = Worker(f"{session_queue()}-{uuid.uuid4().hex[:8]}", env, worker_logs)
         workers.append(worker)
         with django_db_blocker.unblock():
             return worker.start()

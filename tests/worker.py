@@ -58,12 +58,15 @@ def database_url(settings_dict: dict) -> str:
 
 
 class Worker:
-    """One worker subprocess on its own queue of this run."""
+    """One worker subprocess on its own queue of this run. Its output goes to ``log_path``; the
+    workers alive when a test fails have the end of theirs in its report (tests/conftest.py)."""
 
-    def __init__(self, queue: str, env: dict[str, str] | None = None):
+    running: list["Worker"] = []
+
+    def __init__(self, queue: str, env: dict[str, str] | None = None, log_dir: Path | None = None):
         self.queue = queue
         self.name = f"tests-worker-{queue}"
-        self.log_path = Path(tempfile.mkdtemp(prefix="tp-worker-")) / "worker.log"
+        self.log_path = (log_dir or Path(tempfile.mkdtemp(prefix="tp-worker-"))) / f"{queue}.log"
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
@@ -91,6 +94,7 @@ class Worker:
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log,
                                             stderr=subprocess.STDOUT, start_new_session=True)
+        Worker.running.append(self)
         try:
             self.ping(timeout=READY_SECONDS)
         except AssertionError:
@@ -125,6 +129,8 @@ class Worker:
         worker's database sessions are gone, so the test database can be dropped."""
         if self.process is None:
             return
+        if self in Worker.running:
+            Worker.running.remove(self)
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
