@@ -56,6 +56,10 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "a-long-hostile-walk-password"
 NUL = "a\x00b"
 CONTROL = "ok\x01\x08\x1b[31m\x7f\u202e"
+# Printable, past every control-character check: a number, a date or an id to no parser, and a
+# number too big for any column.
+JUNK = "x'\"<>{}%é"
+OVERFLOW = "9" * 40
 # Failed sign-ins are recorded on purpose (django-axes): a 400 for bad credentials writes them.
 AUDIT_TABLES = ("axes_accessattempt", "axes_accessfailurelog", "axes_accesslog",
                 "axes_accessattemptexpiration")
@@ -400,12 +404,16 @@ def path_input(t: Target) -> list[Req]:
 
 def query_input(t: Target) -> list[Req]:
     # All names at once reach code that reads several; one at a time reaches a filter that a bad
-    # sibling parameter would have short-circuited (the admin refuses unknown lookups first).
+    # sibling parameter would have short-circuited (the admin refuses unknown lookups first), with
+    # printable values that no control-character check stops.
     every = sorted(t.query)
-    one_by_one = [Req("GET", f"{t.path}?{quote(n)}={quote(NUL)}") for n in every if n not in COMMON_QUERY]
+    one_by_one = [Req("GET", f"{t.path}?{quote(n)}={quote(v)}")
+                  for n in every if n not in COMMON_QUERY for v in (JUNK, OVERFLOW)]
     return [
         Req("GET", f"{t.path}?" + "&".join(f"{quote(n)}={quote(NUL)}" for n in every) + "&%00=1"),
         Req("GET", f"{t.path}?" + "&".join(f"{quote(n)}={quote(CONTROL)}" for n in every) + "&%ff%fe=%c0%80"),
+        Req("GET", f"{t.path}?" + "&".join(f"{quote(n)}={quote(JUNK)}" for n in every)),
+        Req("GET", f"{t.path}?" + "&".join(f"{quote(n)}={OVERFLOW}" for n in every)),
         *one_by_one,
     ]
 
