@@ -354,7 +354,7 @@ def learn(route: walk.Route, site: Site, openapi: dict) -> Target:
             methods.add(method.upper())
     else:
         response = walk.isolated(lambda: persona.client.get(path, **persona.credentials(route)),
-                                 lambda r: None)[0]
+                                 lambda *_: None)[0]
         if response.status_code == 200 and "html" in response.get("Content-Type", ""):
             parser = PageInputs(path)
             parser.feed(response.content.decode(errors="replace"))
@@ -523,7 +523,7 @@ def id_input(t: Target) -> list[Req]:
 INPUTS = {
     "no hostile input": plain_input,
     "control characters in the path": path_input,
-    "control characters in the query": query_input,
+    "hostile query strings (control characters, junk, 40-digit numbers)": query_input,
     "control characters in headers": header_input,
     "hostile Host header": host_input,
     "control characters in cookies": cookie_input,
@@ -575,8 +575,8 @@ def send(persona: Persona, route: walk.Route, req: Req, writes: walk.TableWrites
     def go():
         return client.generic(req.method, req.path, req.body, content_type=req.content_type, **extra)
 
-    def inspect(response):
-        if response.status_code >= 500 or not 400 <= response.status_code < 500:
+    def inspect(response, wrote):
+        if not wrote or not 400 <= response.status_code < 500:
             return None
         try:
             now = writes.snapshot()

@@ -187,12 +187,29 @@ def table_contents(tables: list[str]) -> dict[str, str]:
         return dict(cursor.fetchall())
 
 
+class StatementKinds:
+    """Whether a request sent any statement that can change a row (an execute_wrapper)."""
+
+    READ_ONLY = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK", "SET", "SHOW")
+
+    def __init__(self):
+        self.wrote = False
+
+    def __call__(self, execute, sql, params, many, context):
+        if not sql.lstrip().upper().startswith(self.READ_ONLY):
+            self.wrote = True
+        return execute(sql, params, many, context)
+
+
 def isolated(send: Callable, inspect: Callable):
-    """Send one request inside a savepoint, let ``inspect(response)`` look at the database while
-    the request's writes are still there, then roll everything back."""
+    """Send one request inside a savepoint, let ``inspect(response, wrote)`` look at the database
+    while the request's writes are still there (``wrote``: it sent a statement that can change a
+    row), then roll everything back."""
+    kinds = StatementKinds()
     with transaction.atomic():
-        response = send()
+        with connection.execute_wrapper(kinds):
+            response = send()
         try:
-            return response, inspect(response)
+            return response, inspect(response, kinds.wrote)
         finally:
             transaction.set_rollback(True)
