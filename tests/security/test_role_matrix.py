@@ -517,3 +517,10 @@ def test_the_matrix_lists_every_admin_model_and_api_route():
                 problems.append(f"{name}: {path} answers {sorted(schema.get(path, set()))}, "
                                 f"the matrix has {sorted(in_matrix)}")
     assert not problems, "\n".join(problems)
+
+
+def test_the_secret_search_finds_hashes_and_one_time_links(tenant, owner):
+    secrets = secret_values([tenant.schema_name])
+    page = f"<td>{owner.password}</td> <a href='http://acme.localhost/accounts/reset/MQ/abc123-{'f' * 32}/'>"
+    assert len(leaked(page, secrets)) == 2
+    assert leaked("<td>nothing to see</td>", secrets) == []
