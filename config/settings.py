@@ -207,6 +207,15 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 90)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {}
 
+# --- Tenant pool (tenants/pool.py) ---------------------------------------------------------------
+# Ready, migrated spare schemas kept for new tenants, so provisioning runs no migration. The beat
+# job tops the pool up to this size (0 turns the pool off: the template copy, else migrations, serve).
+TENANT_POOL_SIZE = env_int("TENANT_POOL_SIZE", 5)
+CELERY_BEAT_SCHEDULE["tenants-refill-pool"] = {
+    "task": "tenants.refill_pool",
+    "schedule": float(env_int("TENANT_POOL_REFILL_SECONDS", 60)),
+}
+
 # --- Authentication ----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

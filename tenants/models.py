@@ -139,3 +139,31 @@ def _forget_domain(sender, instance, **kwargs):
 def _forget_tenant(sender, instance, **kwargs):
     hosts = list(Domain.objects.filter(tenant_id=instance.pk).values_list("domain", flat=True))
     host_cache.forget([*hosts, instance.primary_host])
+
+
+# --- The pool of ready schemas (tenants.pool) --------------------------------------------------
+
+
+class SpareSchema(models.Model):
+    """A migrated schema no tenant has yet; provisioning claims one and renames it."""
+
+    schema_name = models.CharField(max_length=63, unique=True)
+    # Hash of the spare's own django_migrations rows: only spares of the running code's migrations
+    # are handed out.
+    migration_state = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.schema_name
+
+
+class SchemaImage(models.Model):
+    """The SQL that recreates the migrated template schema (tables, constraints, indexes,
+    sequences, data-migration rows) under another name; one per migration state."""
+
+    migration_state = models.CharField(max_length=64, unique=True)
+    sql = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"template image {self.migration_state[:12]}"

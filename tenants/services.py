@@ -11,10 +11,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils.module_loading import import_string
 from django_tenants.utils import schema_exists, tenant_context
+from psycopg.errors import DuplicateSchema
 
+from tenants import pool
 from tenants.models import Domain, Tenant
 from tenants.slugs import schema_name_for, validate_slug
 
@@ -68,7 +70,9 @@ def provision_tenant(
     """Create a tenant, its schema (migrated), its primary domain and its owner, all or nothing.
 
     Everything runs in one transaction: PostgreSQL's DDL is transactional, so a failure at any
-    step (schema, migrations, domain, owner) rolls back the schema and the rows together. The
+    step (schema, domain, owner) rolls back the schema and the rows together, and gives a claimed
+    spare back to the pool. The schema is a ready spare, else a copy of the template, else
+    migrated in place (tenants.pool); ``tenant.schema_path`` says which. The
     owner is the accounts app's business: TENANT_FIRST_OWNER_HOOK names the function that creates
     them (and emails them a set-password link when no password is given), called in the new
     tenant's schema and returning ``(owner, set_password_url)``.
@@ -78,15 +82,25 @@ def provision_tenant(
     try:
         with transaction.atomic():
             tenant = Tenant(schema_name=schema_name_for(slug), slug=slug, name=name.strip(), plan=plan)
+            # The row first: a concurrent provisioning of the same slug waits on its unique key and
+            # fails there, before touching the pool. The schema comes next, from a spare, the
+            # template image or migrations (tenants.pool), in this same transaction.
+            tenant.auto_create_schema = False
             tenant.save(verbosity=0)
+            tenant.schema_path = pool.create_tenant_schema(
+                tenant.schema_name, lambda: tenant.create_schema(verbosity=0))
             Domain.objects.create(domain=tenant.primary_host, tenant=tenant, is_primary=True)
             with tenant_context(tenant):
                 create_first_owner = import_string(settings.TENANT_FIRST_OWNER_HOOK)
                 owner, link = create_first_owner(owner_email, password=owner_password, full_name=owner_name)
-    except IntegrityError as exc:
-        # Lost a race with a concurrent provisioning of the same slug.
+    except (IntegrityError, ProgrammingError) as exc:
+        # Lost a race with a concurrent provisioning of the same slug: its row, or its schema
+        # (committed between our check and our rename or copy).
+        if isinstance(exc, ProgrammingError) and not isinstance(exc.__cause__, DuplicateSchema):
+            raise
         raise ValidationError({"slug": [f"The slug '{slug}' is already taken."]}) from exc
-    logger.info("provisioned tenant %s (schema %s)", tenant.slug, tenant.schema_name)
+    logger.info("provisioned tenant %s (schema %s, from %s)",
+                tenant.slug, tenant.schema_name, tenant.schema_path)
     return ProvisionedTenant(tenant=tenant, owner=owner, set_password_url=link)
 
 
