@@ -28,7 +28,7 @@ from functools import cache
 from anymail.signals import EventType
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotFound
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
@@ -80,18 +80,28 @@ def webhook_secret() -> str | list:
 @csrf_exempt  # the provider has no CSRF token; the basic-auth secret authenticates it
 def tracking_webhook(request, *args, **kwargs):
     """The configured provider's anymail tracking view: 404 when no provider is configured, 503
-    when no webhook secret is, 400 for a malformed body (checked before anymail parses it)."""
+    when no webhook secret is, 400 for a wrong secret or a malformed body (checked before anymail
+    parses it).
+
+    Refusals are answered here, not by Django's error handlers: those check CSRF (the webhook is
+    exempt, they are not), which reads the body as a form, and a body that is not one (multipart
+    without a boundary) would turn the refusal into a 500.
+    """
     path = TRACKING_VIEWS.get(settings.EMAIL_PROVIDER)
     if path is None:
-        raise Http404("No email provider is configured.")
+        return HttpResponseNotFound("No email provider is configured.", content_type="text/plain")
     if not webhook_secret():
         logger.error("email tracking webhook refused: EMAIL_PROVIDER=%s but ANYMAIL_WEBHOOK_SECRET is not "
                      "set, so events cannot be authenticated", settings.EMAIL_PROVIDER)
         return HttpResponse("The email tracking webhook is not configured.", status=503,
                             content_type="text/plain")
-    if request.method == "POST":
-        check_body(request.body)
-    return guarded_view(path).as_view()(request, *args, **kwargs)
+    try:
+        if request.method == "POST":
+            check_body(request.body)
+        return guarded_view(path).as_view()(request, *args, **kwargs)
+    except SuspiciousOperation as exc:  # a wrong secret (anymail's) or a malformed event (ours)
+        logging.getLogger(f"django.security.{type(exc).__name__}").warning("%s", exc)
+        return HttpResponseBadRequest(str(exc), content_type="text/plain")
 
 
 def check_body(body: bytes) -> None:

@@ -75,6 +75,22 @@ def test_a_malformed_event_is_a_400_and_changes_nothing(root_client, sent, case)
     assert unchanged(sent)
 
 
+@pytest.mark.parametrize("secret", [WEBHOOK_SECRET, "postmark:wrong", None])
+def test_a_body_that_is_no_form_is_refused_with_a_400_even_where_csrf_is_enforced(settings, sent, secret):
+    from django.test import Client
+
+    headers = {}
+    if secret:
+        headers["HTTP_AUTHORIZATION"] = "Basic " + base64.b64encode(secret.encode()).decode()
+    client = Client(HTTP_HOST=settings.BASE_DOMAIN, enforce_csrf_checks=True)
+    client.cookies[settings.CSRF_COOKIE_NAME] = "x" * 32  # as a browser that visited the site has
+
+    response = client.generic("POST", URL, b"--x\r\n", content_type="multipart/form-data", **headers)
+
+    assert response.status_code == 400
+    assert unchanged(sent)
+
+
 def test_a_well_formed_event_still_moves_the_row(root_client, sent):
     response = post_raw(root_client, json.dumps(delivery(MessageID="pm-1")).encode())
 
