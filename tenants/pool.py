@@ -244,7 +244,11 @@ def dump_schema(schema: str) -> str:
         if db.get(key):
             command += [flag, str(db[key])]
     env = {**os.environ, "PGPASSWORD": db.get("PASSWORD") or ""}
-    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, env=env)
+    except FileNotFoundError:
+        raise RuntimeError("pg_dump is not installed: the refill needs the PostgreSQL client tools, "
+                           "of the server's major version or newer") from None
     if result.returncode:
         raise RuntimeError(f"pg_dump of {schema} failed: {result.stderr.strip()}")
     dump = result.stdout
