@@ -2,6 +2,7 @@
 all or nothing at every step of every path, and never one spare for two tenants."""
 
 import threading
+import time
 from io import StringIO
 
 import pytest
@@ -12,6 +13,7 @@ from django_tenants.utils import schema_exists
 
 from tenants import pool, services
 from tenants.models import Domain, SchemaImage, SpareSchema, Tenant
+from tests.worker import publishing_to
 
 pytestmark = pytest.mark.django_db
 
@@ -298,3 +300,31 @@ def test_a_second_refill_while_one_runs_is_refused_and_makes_nothing(image_sql):
         assert not SpareSchema.objects.exists()
     finally:
         holder.close()
+
+
+def test_beat_runs_the_refill_task():
+    from django.conf import settings
+
+    from config.celery import app
+    from tenants import tasks
+
+    assert tasks.refill_pool.name == "tenants.refill_pool"
+    entry = settings.CELERY_BEAT_SCHEDULE["tenants-refill-pool"]
+    assert entry["task"] == "tenants.refill_pool" and entry["task"] in app.tasks
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_refill_task_tops_the_pool_up_in_a_real_worker(image_sql, start_worker):
+    SchemaImage.objects.create(migration_state=pool.current_migration_state(), sql=image_sql)
+    worker = start_worker(TENANT_POOL_SIZE="2")
+    from tenants.tasks import refill_pool
+
+    with publishing_to(worker.queue):
+        refill_pool.delay()
+    deadline = time.monotonic() + 60
+    while SpareSchema.objects.count() < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    spares = list(SpareSchema.objects.all())
+    assert len(spares) == 2
+    assert all(s.migration_state == pool.current_migration_state() and schema_exists(s.schema_name)
+               for s in spares)
