@@ -24,14 +24,18 @@ Schema names starting with an underscore are never a tenant's: slugs start with 
 """
 
 import functools
+import glob
 import hashlib
+import importlib.util
 import logging
 import os
 import re
+import shutil
 import subprocess
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
@@ -234,11 +238,43 @@ def build_template() -> None:
         raise RuntimeError("the migrated template does not record this code's migrations")
 
 
+def _pg_dump_candidates():
+    """Where a pg_dump may be: the PG_DUMP variable, the embedded server's own binaries (pgserver, on
+    a developer's machine), Debian's versioned client directories (newest first), then the PATH."""
+    if os.environ.get("PG_DUMP"):
+        yield os.environ["PG_DUMP"]
+    spec = importlib.util.find_spec("pgserver")
+    if spec is not None and spec.origin:
+        yield str(Path(spec.origin).parent / "pginstall" / "bin" / "pg_dump")
+    yield from sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"),
+                      key=lambda path: int(Path(path).parts[-3]) if Path(path).parts[-3].isdigit() else 0,
+                      reverse=True)
+    if found := shutil.which("pg_dump"):
+        yield found
+
+
+@functools.cache
+def pg_dump_path(server_major: int) -> str:
+    """A pg_dump that can read a server of ``server_major``: pg_dump refuses a newer server than its
+    own version (the system client 15 cannot dump the embedded server 16), and its output is surest
+    to replay on the same major, so the closest version at or above the server's wins."""
+    usable = []
+    for order, candidate in enumerate(_pg_dump_candidates()):
+        try:
+            version = subprocess.run([candidate, "--version"], capture_output=True, text=True, check=True).stdout
+        except (OSError, subprocess.CalledProcessError):
+            continue
+        match = re.search(r"(\d+)(?:\.\d+)?", version)
+        if match and int(match.group(1)) >= server_major:
+            usable.append((int(match.group(1)), order, candidate))
+    return min(usable)[2] if usable else "pg_dump"  # none: running it raises the clear error below
+
+
 def dump_schema(schema: str) -> str:
     """The SQL that recreates ``schema`` with its rows (pg_dump, plain INSERTs), without the
     session settings and meta-commands that only psql may run."""
     db = connection.settings_dict
-    command = ["pg_dump", "--schema", schema, "--no-owner", "--no-privileges", "--inserts",
+    command = [pg_dump_path(connection.pg_version // 10000), "--schema", schema, "--no-owner", "--no-privileges", "--inserts",
                "--rows-per-insert=1000", "--dbname", db["NAME"]]
     for flag, key in (("--host", "HOST"), ("--port", "PORT"), ("--username", "USER")):
         if db.get(key):
