@@ -15,18 +15,27 @@ including third parties' (auth groups, axes), in ``SecretFieldsGuard``, which re
 through a secret column (400) and strips secret columns from searches, list columns, filters and
 orderings. ``is_secret_field`` says which columns are secret; the system check
 ``check_admin_secrets`` fails startup when an admin names one, or when an admin site does not guard.
+
+**Filter values.** Django turns a filter value it cannot use into "ignore the filters" (a redirect
+to the bare list with ``?e=1``), but not every such value: dates beyond Python's years 1-9999
+(``?created_at__year=99999``, ``created_at__iso_year=10000``, a date hierarchy's last year or
+month, an offset that moves ``0001-01-01`` out of range) raise ValueError or OverflowError while
+Django builds the bounds or compiles the SQL, a 500. The guard's changelist gives those the same
+answer as any other unusable filter.
 """
 
+import functools
 import logging
 import re
 
 from django.contrib.admin import AdminSite, ModelAdmin
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.sites import all_sites
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db import models
+from django.db import DataError, models, transaction
 from django.db.models.constants import LOOKUP_SEP
 
 logger = logging.getLogger(__name__)
@@ -88,10 +97,59 @@ def _exposed(model, items, model_admin=None) -> list:
     ]
 
 
+class _FilterValuesChangeList:
+    """Mixed into a ModelAdmin's ChangeList class: a filter value that Django cannot turn into a
+    query (see the module's docstring) is an unusable filter, like the ones Django already refuses,
+    instead of a 500. Only with filters in the query string: a plain list that fails is a bug, and
+    must not look like bad input."""
+
+    _UNUSABLE = (ValueError, OverflowError, DataError)
+
+    def _unusable(self, exc) -> IncorrectLookupParameters:
+        # The keys only: a value is whatever the visitor typed.
+        logger.info("%s: unusable values for the filters %s: %s", type(self.model_admin).__qualname__,
+                    sorted(self.get_filters_params()), type(exc).__name__)
+        return IncorrectLookupParameters(exc)
+
+    def get_filters(self, request):
+        # The date hierarchy's bounds: datetime(year, month, day) and the next year, month or day.
+        try:
+            return super().get_filters(request)
+        except (ValueError, OverflowError) as exc:
+            if not self.get_filters_params():
+                raise
+            raise self._unusable(exc) from exc
+
+    def get_results(self, request):
+        # The first statements of the filtered query: lookups whose bounds are computed only when
+        # the SQL is compiled (__year, __iso_year, aware datetimes) fail here, and so do values
+        # PostgreSQL refuses (a UTC offset beyond 15:59). The savepoint keeps such a refusal from
+        # aborting the request's transaction.
+        if not self.get_filters_params():
+            return super().get_results(request)
+        try:
+            with transaction.atomic():
+                return super().get_results(request)
+        except self._UNUSABLE as exc:
+            raise self._unusable(exc) from exc
+
+
+@functools.cache
+def _guarded_changelist(changelist_class):
+    if issubclass(changelist_class, _FilterValuesChangeList):
+        return changelist_class
+    return type(changelist_class.__name__, (_FilterValuesChangeList, changelist_class),
+                {"__module__": changelist_class.__module__, "__qualname__": changelist_class.__qualname__})
+
+
 class SecretFieldsGuard:
     """Mixed into every ModelAdmin of the platform's admin sites (see the module's docstring). Being
     on every admin, it also turns the query-string input every admin takes into 400s or ignored
-    values rather than database errors: NUL in filters and searches, malformed pre-filled ids."""
+    values rather than database errors: NUL in filters and searches, malformed pre-filled ids,
+    filter values out of range."""
+
+    def get_changelist(self, request, **kwargs):
+        return _guarded_changelist(super().get_changelist(request, **kwargs))
 
     def _without_secrets(self, items, option: str):
         exposed = _exposed(self.model, items, self)
