@@ -77,8 +77,9 @@ PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenant"
 AUTH_USER_MODEL = "accounts.User"
 # The tenancy core (tenants/) imports no app: what it needs from them is named here.
-# The first owner of a new tenant, created in its schema inside provisioning's transaction:
-# ``f(email, *, password, full_name) -> (owner, set_password_url)``.
+# The first owner of a new tenant, created in its schema inside provisioning's transaction (and
+# emailed a one-time set-password link when no password is given): ``f(email, *, password,
+# full_name) -> owner``.
 TENANT_FIRST_OWNER_HOOK = "tenant_apps.accounts.provisioning.create_first_owner"
 # Columns apps add to the global admin's list of tenants: (heading, ``values(schemas) -> {schema:
 # value}`` answering for a whole page of tenants at once, ``render(value or None) -> cell``).

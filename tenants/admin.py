@@ -103,9 +103,11 @@ class TenantAdmin(admin.ModelAdmin):
         if provisioned is not None:
             self.message_user(
                 request,
+                # Not the owner's set-password link: it is theirs alone, emailed to them.
                 format_html(
-                    "Tenant {} is ready at {}. Send the owner this one-time link to set a password: {}",
-                    obj.slug, obj.url(), provisioned.set_password_url,
+                    "Tenant {} is ready at {}. A welcome email with a one-time link to set a password "
+                    "was sent to {}.",
+                    obj.slug, obj.url(), provisioned.owner.email,
                 ),
                 messages.SUCCESS,
             )

@@ -224,7 +224,21 @@ class GuardedAdminSite(AdminSite):
 
 
 class PlatformAdminSite(GuardedAdminSite):
-    """The global admin (``django.contrib.admin.site``), on the root domain."""
+    """The global admin (``django.contrib.admin.site``), on the root domain: for operators."""
+
+    # The rule is looked up when asked: this module is imported while the apps load
+    # (PlatformAdminConfig names the site), before the services' models and forms can be.
+
+    @property
+    def login_form(self):
+        from tenants.forms import OperatorAuthenticationForm
+
+        return OperatorAuthenticationForm
+
+    def has_permission(self, request):
+        from tenants.services import can_operate_platform
+
+        return can_operate_platform(request.user)
 
 
 class PlatformAdminConfig(AdminConfig):

@@ -1,8 +1,9 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 
 from tenants.models import Tenant
-from tenants.services import check_new_tenant
+from tenants.services import can_operate_platform, check_new_tenant
 from tenants.slugs import RESERVED_SLUGS
 
 
@@ -34,3 +35,13 @@ class NewTenantForm(forms.Form):
                 for message in messages:
                     self.add_error(field if field in self.fields else None, message)
         return data
+
+
+class OperatorAuthenticationForm(AdminAuthenticationForm):
+    """The global admin's sign-in: only an operator (``can_operate_platform``) gets in."""
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not can_operate_platform(user):
+            raise ValidationError(self.error_messages["invalid_login"], code="invalid_login",
+                                  params={"username": self.username_field.verbose_name})

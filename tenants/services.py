@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils.module_loading import import_string
-from django_tenants.utils import schema_exists, tenant_context
+from django_tenants.utils import get_public_schema_name, schema_exists, tenant_context
 from psycopg.errors import DuplicateSchema
 
 from tenants import pool
@@ -25,9 +25,23 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ProvisionedTenant:
+    # No set-password link: it is the owner's, emailed to them alone (STYLE.md, secrets), never
+    # handed to the operator who provisions.
     tenant: Tenant
     owner: object
-    set_password_url: str
+
+
+def can_operate_platform(user) -> bool:
+    """Operate the platform (the global admin, the operator API, an operator's API token): an active
+    staff account of the public schema. The same flag in a tenant's schema makes a tenant's staff,
+    who operate nothing here."""
+    return bool(
+        connection.schema_name == get_public_schema_name()
+        and user
+        and user.is_authenticated
+        and user.is_active
+        and user.is_staff
+    )
 
 
 def check_new_tenant(slug: str, name: str, owner_email: str) -> None:
@@ -74,8 +88,8 @@ def provision_tenant(
     spare back to the pool. The schema is a ready spare, else a copy of the template, else
     migrated in place (tenants.pool); ``tenant.schema_path`` says which. The
     owner is the accounts app's business: TENANT_FIRST_OWNER_HOOK names the function that creates
-    them (and emails them a set-password link when no password is given), called in the new
-    tenant's schema and returning ``(owner, set_password_url)``.
+    them and, when no password is given, emails them a one-time set-password link (that link
+    reaches the owner only: it is not returned), called in the new tenant's schema.
     Raises ValidationError (keyed by field) for bad or taken input.
     """
     check_new_tenant(slug, name, owner_email)
@@ -92,7 +106,7 @@ def provision_tenant(
             Domain.objects.create(domain=tenant.primary_host, tenant=tenant, is_primary=True)
             with tenant_context(tenant):
                 create_first_owner = import_string(settings.TENANT_FIRST_OWNER_HOOK)
-                owner, link = create_first_owner(owner_email, password=owner_password, full_name=owner_name)
+                owner = create_first_owner(owner_email, password=owner_password, full_name=owner_name)
     except (IntegrityError, ProgrammingError) as exc:
         # Lost a race with a concurrent provisioning of the same slug: its row, or its schema
         # (committed between our check and our rename or copy).
@@ -101,7 +115,7 @@ def provision_tenant(
         raise ValidationError({"slug": [f"The slug '{slug}' is already taken."]}) from exc
     logger.info("provisioned tenant %s (schema %s, from %s)",
                 tenant.slug, tenant.schema_name, tenant.schema_path)
-    return ProvisionedTenant(tenant=tenant, owner=owner, set_password_url=link)
+    return ProvisionedTenant(tenant=tenant, owner=owner)
 
 
 def suspend_tenant(tenant: Tenant, reason: str = "") -> Tenant:

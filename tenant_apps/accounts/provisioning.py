@@ -9,10 +9,10 @@ from tenant_apps.accounts import emails, services
 
 
 def create_first_owner(email: str, *, password: str | None = None, full_name: str = ""):
-    """Create the owner and return ``(owner, set_password_url)``. Without a password the owner gets
-    the welcome email with that one-time link (queued in this transaction: sent only on commit)."""
+    """Create the owner and return them. Without a password the owner gets the welcome email with a
+    one-time set-password link (queued in this transaction: sent only on commit). The link is not
+    returned: it is the owner's alone, and whoever provisions (an operator) never sees it."""
     owner = services.create_owner(email, password, full_name=full_name)
-    link = emails.set_password_link(owner)
     if password is None:
-        emails.owner_welcome(owner, link)
-    return owner, link
+        emails.owner_welcome(owner, emails.set_password_link(owner))
+    return owner

@@ -18,6 +18,7 @@ from django.db import transaction
 from knox.models import AuthToken
 
 from tenant_apps.accounts.roles import MANAGE_OWNERS, MANAGE_USERS, STAFF_ROLES, VIEW_USERS, Role, role_of
+from tenants.services import can_operate_platform
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +201,7 @@ def sign_in_for_token(request, email: str, password: str, *, operators_only: boo
     with a single non-field message for any refusal, so accounts cannot be probed.
     """
     user = authenticate(request, username=(email or "").strip().lower(), password=password)
-    if user is None or (operators_only and not user.is_staff):
+    if user is None or (operators_only and not can_operate_platform(user)):
         raise ValidationError({"non_field_errors": ["Unable to sign in with this email and password."]})
     issued = AuthToken.objects.create(user=user)
     # As a session sign-in does: updates last_login, and axes clears the failure count.

@@ -4,11 +4,15 @@ import uuid
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection
 from django_tenants.utils import schema_exists, tenant_context
 
 from tenants.models import Tenant
+from tenants.services import can_operate_platform
 from tests.clients import api_client_for, issue_token
 from tests.factories import PASSWORD
+from tests.tenants.test_provisioning import welcome_link
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +24,20 @@ def test_an_operator_gets_a_token_with_email_and_password(operator, root_api):
     assert response.status_code == 200
     client = api_client_for(settings.BASE_DOMAIN, response.json()["token"])
     assert client.get("/api/v1/tenants/").status_code == 200
+
+
+def test_only_an_active_staff_account_of_the_public_schema_operates_the_platform(
+    operator, owner, tenant, make_user
+):
+    connection.set_schema_to_public()
+    assert can_operate_platform(operator)
+    assert not can_operate_platform(make_user("customer@platform.test", None))
+    assert not can_operate_platform(make_user("gone@platform.test", None, is_staff=True, is_active=False))
+    assert not can_operate_platform(AnonymousUser())
+    assert not can_operate_platform(None)
+    with tenant_context(tenant):
+        # A tenant's staff operates that tenant's admin, not the platform.
+        assert owner.is_staff and not can_operate_platform(owner)
 
 
 def test_a_public_user_who_is_not_staff_gets_no_token(make_user, root_api):
@@ -86,7 +104,7 @@ def test_operators_create_a_tenant_through_the_provisioning_service(operator_api
     )
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["slug"] == "initech" and "/accounts/reset/" in body["set_password_url"]
+    assert body["slug"] == "initech" and body["url"] == Tenant.objects.get(slug="initech").url()
     tenant = Tenant.objects.get(slug="initech")
     assert schema_exists(tenant.schema_name)
     from django.contrib.auth import get_user_model
@@ -95,6 +113,19 @@ def test_operators_create_a_tenant_through_the_provisioning_service(operator_api
 
     with tenant_context(tenant):
         assert role_of(get_user_model().objects.get(email="bill@initech.test")) == "owner"
+
+
+def test_provisioning_answers_without_the_owners_one_time_link(operator_api):
+    # The link is the owner's, in their welcome email; the operator who provisions never sees it.
+    response = operator_api.post(
+        "/api/v1/tenants/",
+        {"slug": "initech", "name": "Initech", "owner_email": "bill@initech.test"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert "set_password_url" not in response.json()
+    assert welcome_link("bill@initech.test") not in response.content.decode()
+    assert "/accounts/reset/" not in response.content.decode()
 
 
 @pytest.mark.parametrize(

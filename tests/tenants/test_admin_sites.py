@@ -9,6 +9,7 @@ from django_tenants.utils import schema_exists, tenant_context
 from tenants.models import Tenant
 from tests.clients import host_client
 from tests.factories import PASSWORD
+from tests.tenants.test_provisioning import welcome_link
 
 pytestmark = pytest.mark.django_db
 
@@ -122,7 +123,10 @@ def test_the_global_admin_creates_a_tenant_through_the_provisioning_service(oper
     with tenant_context(tenant):
         assert get_user_model().objects.get().email == "bruce@wayne.test"
     messages = [str(m) for m in response.context["messages"]]
-    assert any("/accounts/reset/" in m and "wayne" in m for m in messages)
+    assert any("welcome email" in m and "bruce@wayne.test" in m for m in messages)
+    # The owner's one-time link is theirs alone: not in the operator's page or message.
+    assert welcome_link("bruce@wayne.test") not in response.content.decode()
+    assert not any("/accounts/reset/" in m for m in messages)
 
 
 @pytest.mark.parametrize(("slug", "error"), [("www", "reserved"), ("acme", "already taken"), ("Bad", "lowercase")])

@@ -12,6 +12,7 @@ from django.db import connection
 from django_tenants.utils import schema_exists
 
 from tenants.models import Tenant
+from tests.tenants.test_provisioning import welcome_link
 from tests.worker import database_url
 
 pytestmark = pytest.mark.django_db
@@ -23,11 +24,24 @@ def run(*args) -> str:
     return out.getvalue()
 
 
-def test_provision_tenant_prints_the_url_and_a_one_time_link():
+def test_provision_tenant_prints_the_url_and_where_the_owners_link_went():
     output = run("provision_tenant", "umbrella", "--name", "Umbrella", "--owner-email", "alice@umbrella.test")
     assert f"http://umbrella.{settings.BASE_DOMAIN}:" in output
-    assert "/accounts/reset/" in output and "one-time" in output
+    assert "welcome email with a one-time link to set a password was sent to alice@umbrella.test" in output
+    assert "worker's output" not in output  # a real provider delivers it
     assert schema_exists("umbrella")
+
+
+def test_provision_tenant_says_where_development_mail_is_read(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"  # the development default
+    output = run("provision_tenant", "umbrella", "--name", "Umbrella", "--owner-email", "alice@umbrella.test")
+    assert "the console email backend prints it in the worker's output" in output
+
+
+def test_provision_tenant_never_prints_the_owners_one_time_link():
+    output = run("provision_tenant", "umbrella", "--name", "Umbrella", "--owner-email", "alice@umbrella.test")
+    link = welcome_link("alice@umbrella.test")
+    assert link not in output and "/accounts/reset/" not in output
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """Provisioning is all or nothing, and every door (service, CLI, admin) gives the same answers."""
 
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -11,11 +12,19 @@ from django_tenants.utils import schema_exists, tenant_context
 from tenants import services
 from tenants.models import Domain, Tenant
 from tests.clients import host_client
+from tests.mailbox import mail
 
 pytestmark = pytest.mark.django_db
 
 # Valid for Django's email validator (at most 320 characters), longer than the user table's column (254).
 LONG_EMAIL = "owner@" + ".".join(["x" * 63] * 4) + ".test"
+
+
+def welcome_link(email: str) -> str:
+    """The one-time set-password link of the welcome email to ``email``, as its recipient reads it:
+    provisioning hands it to no one else."""
+    [welcome] = [m for m in mail.outbox if m.template == "accounts/owner_welcome" and m.to == [email]]
+    return re.search(r"https?://\S+/accounts/reset/\S+/", welcome.body).group(0)
 
 
 def test_provisioning_creates_the_schema_the_domain_and_the_owner(settings):
@@ -27,7 +36,7 @@ def test_provisioning_creates_the_schema_the_domain_and_the_owner(settings):
         owner = get_user_model().objects.get()
         assert owner.email == "boss@initech.test"
         assert owner.is_staff and not owner.has_usable_password()
-    assert provisioned.set_password_url.startswith(f"http://initech.{settings.BASE_DOMAIN}:")
+    assert welcome_link("boss@initech.test").startswith(f"http://initech.{settings.BASE_DOMAIN}:")
     # The owner is not visible from the public schema or another tenant.
     connection.set_schema_to_public()
     assert not get_user_model().objects.filter(email="boss@initech.test").exists()
@@ -93,7 +102,7 @@ def test_bad_input_is_reported_field_by_field():
 def test_the_owner_sets_a_password_through_the_one_time_link():
     provisioned = services.provision_tenant("hooli", "Hooli", "gavin@hooli.test")
     client = host_client(provisioned.tenant.primary_host)
-    path = urlsplit(provisioned.set_password_url).path
+    path = urlsplit(welcome_link("gavin@hooli.test")).path
 
     response = client.get(path)  # Django moves the token into the session and redirects
     assert response.status_code == 302
@@ -132,13 +141,18 @@ def test_user_counts_come_from_each_tenants_own_schema(tenant, other_tenant, mak
 
 
 def test_provisioning_emails_the_owner_the_one_time_link_through_the_outbox():
-    from tests.mailbox import mail
-
     provisioned = services.provision_tenant("vandelay", "Vandelay Industries", "art@vandelay.test")
     [welcome] = [m for m in mail.outbox if m.template == "accounts/owner_welcome"]
     assert welcome.to == ["art@vandelay.test"]
     assert welcome.subject == "Your Vandelay Industries workspace is ready"
-    assert provisioned.set_password_url in welcome.body and welcome.alternatives
+    assert "/accounts/reset/" in welcome.body and welcome.alternatives
+    # The link is the owner's alone: the service does not hand it to whoever provisioned.
+    assert not hasattr(provisioned, "set_password_url")
+
+
+def test_an_owner_with_a_password_gets_no_welcome_link():
+    services.provision_tenant("pw-co", "Password Co", "o@pw-co.test", owner_password="Correct-Horse-42")
+    assert not [m for m in mail.outbox if m.template == "accounts/owner_welcome"]
 
 
 def test_an_owner_email_longer_than_the_user_column_is_a_field_error_and_nothing_is_written():

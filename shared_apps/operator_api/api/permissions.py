@@ -1,19 +1,12 @@
-from django.db import connection
-from django_tenants.utils import get_public_schema_name
 from rest_framework.permissions import BasePermission
+
+from tenants.services import can_operate_platform
 
 
 class IsOperator(BasePermission):
-    """An active staff user of the public schema, on the root domain."""
+    """The operator API's door: ``tenants.services.can_operate_platform``."""
 
     message = "Only platform operators use this API."
 
     def has_permission(self, request, view):
-        user = request.user
-        return bool(
-            connection.schema_name == get_public_schema_name()
-            and user
-            and user.is_authenticated
-            and user.is_active
-            and user.is_staff
-        )
+        return can_operate_platform(request.user)

@@ -38,15 +38,5 @@ class NewTenantSerializer(serializers.Serializer):
     plan = serializers.CharField(max_length=32, required=False, default="free")
 
 
-class ProvisionedTenantSerializer(TenantSerializer):
-    set_password_url = serializers.CharField(
-        read_only=True, help_text="One-time link for the owner to choose a password. Shown once."
-    )
-
-    class Meta(TenantSerializer.Meta):
-        fields = [*TenantSerializer.Meta.fields, "set_password_url"]
-        read_only_fields = fields
-
-
 class SuspendSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)

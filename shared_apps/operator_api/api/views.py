@@ -16,7 +16,6 @@ from config.api import tokens
 from shared_apps.operator_api.api.permissions import IsOperator
 from shared_apps.operator_api.api.serializers import (
     NewTenantSerializer,
-    ProvisionedTenantSerializer,
     SuspendSerializer,
     TenantSerializer,
 )
@@ -65,8 +64,10 @@ class TenantListView(generics.GenericAPIView):
 
     @extend_schema(
         request=NewTenantSerializer,
-        responses={201: ProvisionedTenantSerializer},
+        responses={201: TenantSerializer},
         summary="Provision a tenant (schema, domain and owner)",
+        description="The owner is emailed a welcome with a one-time link to set a password; the link is "
+        "theirs alone and is not in this answer.",
     )
     def post(self, request):
         serializer = NewTenantSerializer(data=request.data)
@@ -75,9 +76,7 @@ class TenantListView(generics.GenericAPIView):
         provisioned = services.provision_tenant(
             data["slug"], data["name"], data["owner_email"], owner_name=data["owner_name"], plan=data["plan"]
         )
-        tenant = provisioned.tenant
-        tenant.set_password_url = provisioned.set_password_url
-        return Response(ProvisionedTenantSerializer(tenant).data, status=status.HTTP_201_CREATED)
+        return Response(TenantSerializer(provisioned.tenant).data, status=status.HTTP_201_CREATED)
 
 
 class TenantDetailView(APIView):

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -18,14 +19,18 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True, help="the company's display name")
         parser.add_argument("--owner-email", required=True, help="the owner's email address")
 
+    # The owner's one-time set-password link goes to the owner alone, by email: it is never printed
+    # (terminal scrollback, CI logs and screen shares are not the owner's). STYLE.md, secrets.
     def handle(self, *args, slug, name, owner_email, **options):
         try:
             provisioned = provision_tenant(slug, name, owner_email)
         except ValidationError as exc:
             raise CommandError(f"cannot provision '{slug}': {one_line(exc)}") from None
-        tenant = provisioned.tenant
+        tenant, email = provisioned.tenant, provisioned.owner.email
         self.stdout.write(self.style.SUCCESS(f"Provisioned {tenant.name} ({tenant.slug})"))
         self.stdout.write(f"Tenant URL:        {tenant.url()}")
         self.stdout.write(f"Tenant admin:      {tenant.url('/admin/')}")
-        self.stdout.write(f"Owner:             {provisioned.owner.email}")
-        self.stdout.write(f"Set-password link: {provisioned.set_password_url}  (one-time)")
+        self.stdout.write(f"Owner:             {email}")
+        self.stdout.write(f"A welcome email with a one-time link to set a password was sent to {email}.")
+        if settings.EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":
+            self.stdout.write("(Development: the console email backend prints it in the worker's output.)")
