@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config.api.errors import not_found
 from tenant_apps.outbox.tracking import tracking_webhook
 from tenants import views
 
@@ -25,3 +26,6 @@ urlpatterns = [
         name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
+
+# An unknown URL under /api/ answers in the API's error format; any other, Django's 404 page.
+handler404 = not_found

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config.api.errors import not_found
 from tenants import views
 from tenants.admin_site import tenant_admin_site
 
@@ -23,3 +24,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls_tenant"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
+
+# An unknown URL under /api/ answers in the API's error format; any other, Django's 404 page.
+handler404 = not_found

@@ -8,10 +8,16 @@
 
 Services raise Django's ValidationError keyed by field (``{"role": [...]}``) and PermissionDenied;
 both are mapped here (400 and 403), so a view never translates them by hand.
+
+A URL under ``/api/`` that no view answers gets the same format (``not_found``, both URLconfs'
+``handler404``): an API client parses every answer of the API the same way. Other URLs keep
+Django's 404 page. (With DEBUG on, Django shows its debug page instead of any handler404.)
 """
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -35,3 +41,12 @@ def exception_handler(exc, context):
     elif isinstance(exc, RequestDataTooBig):  # DATA_UPLOAD_MAX_MEMORY_SIZE, checked when DRF reads the body
         exc = PayloadTooLarge()
     return drf_exception_handler(exc, context)
+
+
+def not_found(request, exception):
+    """Both URLconfs' handler404: JSON under /api/, Django's page elsewhere."""
+    path = request.path_info
+    if path == "/api" or path.startswith("/api/"):
+        detail = str(exceptions.NotFound.default_detail)
+        return JsonResponse({"detail": detail}, status=status.HTTP_404_NOT_FOUND)
+    return page_not_found(request, exception)
