@@ -56,6 +56,8 @@ TEMPLATE_NAME_RE = re.compile(rf"\b{TEMPLATE_SCHEMA}\b")
 # pg_dump's session set-up and psql meta-commands (\restrict): lines the image must not run, since
 # a plain SET outlives the transaction (search_path '' would break every later query).
 SESSION_LINE_RE = re.compile(r"^(SET |SELECT pg_catalog\.set_config\(|\\|--).*$", re.MULTILINE)
+# Where Debian's postgresql-client-<major> packages put pg_dump (the image installs one).
+DEBIAN_PG_DUMP_GLOB = "/usr/lib/postgresql/*/bin/pg_dump"
 
 Progress = Callable[[int, int], None]
 
@@ -246,7 +248,7 @@ def _pg_dump_candidates():
     spec = importlib.util.find_spec("pgserver")
     if spec is not None and spec.origin:
         yield str(Path(spec.origin).parent / "pginstall" / "bin" / "pg_dump")
-    yield from sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"),
+    yield from sorted(glob.glob(DEBIAN_PG_DUMP_GLOB),
                       key=lambda path: int(Path(path).parts[-3]) if Path(path).parts[-3].isdigit() else 0,
                       reverse=True)
     if found := shutil.which("pg_dump"):
@@ -261,7 +263,8 @@ def pg_dump_path(server_major: int) -> str:
     usable = []
     for order, candidate in enumerate(_pg_dump_candidates()):
         try:
-            version = subprocess.run([candidate, "--version"], capture_output=True, text=True, check=True).stdout
+            version = subprocess.run([candidate, "--version"], capture_output=True, text=True,
+                                     check=True).stdout
         except (OSError, subprocess.CalledProcessError):
             continue
         match = re.search(r"(\d+)(?:\.\d+)?", version)
@@ -274,8 +277,8 @@ def dump_schema(schema: str) -> str:
     """The SQL that recreates ``schema`` with its rows (pg_dump, plain INSERTs), without the
     session settings and meta-commands that only psql may run."""
     db = connection.settings_dict
-    command = [pg_dump_path(connection.pg_version // 10000), "--schema", schema, "--no-owner", "--no-privileges", "--inserts",
-               "--rows-per-insert=1000", "--dbname", db["NAME"]]
+    command = [pg_dump_path(connection.pg_version // 10000), "--schema", schema, "--no-owner",
+               "--no-privileges", "--inserts", "--rows-per-insert=1000", "--dbname", db["NAME"]]
     for flag, key in (("--host", "HOST"), ("--port", "PORT"), ("--username", "USER")):
         if db.get(key):
             command += [flag, str(db[key])]

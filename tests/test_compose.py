@@ -14,6 +14,7 @@ import re
 import shlex
 import subprocess
 import tomllib
+from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
@@ -28,6 +29,8 @@ from django.core.management import get_commands
 from django.urls import resolve
 from packaging.specifiers import SpecifierSet
 from packaging.utils import parse_wheel_filename
+
+from tenants import pool
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "compose.yaml"
@@ -110,6 +113,13 @@ def repository_file_for(container_path: str) -> Path | None:
         if wanted == target or target in wanted.parents:
             return ROOT / source / wanted.relative_to(target)
     return None
+
+
+def runtime_stage() -> list[tuple[str, str]]:
+    """The instructions of the Dockerfile's last stage: the image every container runs."""
+    instructions = dockerfile_instructions()
+    start = max(index for index, (keyword, _) in enumerate(instructions) if keyword == "FROM")
+    return instructions[start:]
 
 
 def last_instruction(keyword: str) -> str:
@@ -268,6 +278,17 @@ def test_image_installs_exactly_the_locked_runtime_dependencies():
     for arguments in syncs:
         assert "--locked" in arguments.split(), arguments
         assert "--no-dev" in arguments.split(), arguments
+
+
+def test_the_running_image_has_a_pg_dump_of_composes_postgresql_major():
+    # The pool's refill (on the worker) dumps its template with pg_dump, which refuses a server newer
+    # than itself; the Debian release's own client may be older than compose's server.
+    server = re.fullmatch(r"postgres:(\d+)([.-][\w.-]*)?", load_compose()["services"]["postgres"]["image"])
+    assert server, "compose's postgres image names its major version"
+    runs = " ".join(arguments for keyword, arguments in runtime_stage() if keyword == "RUN")
+    assert re.findall(r"\bpostgresql-client-(\d+)\b", runs) == [server.group(1)]
+    # Debian's client packages install where the refill looks for a pg_dump.
+    assert fnmatch(f"/usr/lib/postgresql/{server.group(1)}/bin/pg_dump", pool.DEBIAN_PG_DUMP_GLOB)
 
 
 # --- the interpreter: .python-version, requires-python, uv.lock and the image agree ---------------
