@@ -242,6 +242,16 @@ def test_dev_check_prints_every_link_with_the_port_given(checked_dev_data):
     assert {link.port for link in links} == {8123}, first.stdout
 
 
+def test_dev_check_fills_the_tenant_pool_after_seeding(checked_dev_data):
+    data, first = checked_dev_data
+    size = settings.TENANT_POOL_SIZE
+    assert f"Tenant pool: {size} spare schemas ready ({size} made" in first.stdout, first.stdout
+    # The demo tenants took no spare from it: they were seeded before the refill.
+    count = "from tenants import pool; print(pool.ready_spares())"
+    shell = manage("shell", "-v", "0", "-c", count, data_dir=data)
+    assert (shell.returncode, shell.stdout.strip()) == (0, str(size)), shell.stderr
+
+
 def test_a_second_run_reuses_the_data(checked_dev_data):
     data, _ = checked_dev_data
     started = time.monotonic()

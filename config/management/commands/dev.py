@@ -2,10 +2,10 @@
 
 Runs, with prefixed output, Django's auto-reloading dev server, a Celery worker and Celery beat
 (honcho's process manager: it prefixes and colours each process's lines and stops all of them
-on Ctrl-C or when one exits). Before that it migrates the public and every tenant schema and seeds
-the demo data once. Without DATABASE_URL/REDIS_URL, manage.py has already started the embedded
-PostgreSQL and Redis (config/embedded.py, data in .data/dev); they stop when this command exits,
-after its children.
+on Ctrl-C or when one exits). Before that it migrates the public and every tenant schema, tops
+the pool of ready tenant schemas up (tenants/pool.py) and seeds the demo data once. Without
+DATABASE_URL/REDIS_URL, manage.py has already started the embedded PostgreSQL and Redis
+(config/embedded.py, data in .data/dev); they stop when this command exits, after its children.
 
 The web server listens on ``localhost`` by default, so the address runserver prints is the
 operator's site (an IP address is no domain this platform routes), and ``--port`` becomes
@@ -13,6 +13,7 @@ PUBLIC_PORT here and in every child: links made outside a request (set-password 
 invitations, provisioning output, the operator API's ``url`` fields) name the port in use.
 """
 
+import logging
 import os
 import re
 import signal
@@ -24,10 +25,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from config import embedded
 from config.demo import seed_demo
+from tenants import pool
 
 
 class Command(BaseCommand):
-    help = "Run the platform locally: migrate, seed demo tenants, then web server + worker + beat."
+    help = ("Run the platform locally: migrate, refill the tenant pool, seed demo tenants, then web "
+            "server + worker + beat.")
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000, help="web server port (default 8000)")
@@ -37,7 +40,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-seed", action="store_true", help="do not create the demo data")
         parser.add_argument("--no-reload", action="store_true", help="run the web server without auto-reload")
         parser.add_argument("--check", action="store_true",
-                            help="migrate, seed and print the URLs, then exit without starting processes")
+                            help="migrate, refill the tenant pool, seed and print the URLs, then exit "
+                                 "without starting processes")
 
     def handle(self, *args, port, addr, no_worker, no_seed, no_reload, check, **options):
         if not 0 < port < 65536:
@@ -48,8 +52,11 @@ class Command(BaseCommand):
         self._describe_services()
         self.stdout.write("Migrating the public schema and every tenant schema ...")
         call_command("migrate_schemas", interactive=False, verbosity=0)
-        if not no_seed:
-            self._print_logins()
+        # The refill after the seed: the pool is full when the processes start.
+        logins = [] if no_seed else seed_demo(self._url)
+        self._refill_pool()
+        if logins:
+            self._print_logins(logins)
         if check:
             return
         self._run(port, addr, no_worker, no_reload)
@@ -63,12 +70,34 @@ class Command(BaseCommand):
                 where = f"{variable} from the environment"
             self.stdout.write(f"{label}: {where}")
 
-    def _print_logins(self):
-        def url(host, path):
-            # Built like Tenant.url, from the same settings, so what is printed is what is emailed.
-            return f"{settings.PUBLIC_SCHEME}://{host or settings.BASE_DOMAIN}:{settings.PUBLIC_PORT}{path}"
+    def _refill_pool(self):
+        """One refill now, not at beat's first run a minute in: the first tenants provisioned get
+        ready spares. A refill that cannot run (no usable pg_dump) costs speed only, since
+        provisioning then migrates, so it is a warning and the platform starts."""
+        quiet = logging.getLogger(pool.__name__)
+        level = quiet.level
+        quiet.setLevel(logging.WARNING)  # the summary below says it in one line
+        try:
+            report = pool.refill_pool()
+        except RuntimeError as error:
+            self.stderr.write(f"Tenant pool: not refilled ({error}); new tenants are migrated instead.")
+            return
+        finally:
+            quiet.setLevel(level)
+        if report.skipped:
+            self.stdout.write("Tenant pool: another refill is running; it tops the pool up.")
+            return
+        rebuilt = ", template image rebuilt" if report.template_rebuilt else ""
+        self.stdout.write(f"Tenant pool: {report.ready} spare schemas ready ({report.made} made, "
+                          f"{report.dropped} stale dropped{rebuilt}).")
 
-        logins = seed_demo(url)
+    @staticmethod
+    def _url(host, path):
+        # Built like Tenant.url, from the same settings, so what is printed is what is emailed.
+        return f"{settings.PUBLIC_SCHEME}://{host or settings.BASE_DOMAIN}:{settings.PUBLIC_PORT}{path}"
+
+    def _print_logins(self, logins):
+        url = self._url
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS("The platform is at:"))
         self.stdout.write(f"  operator site       {url(None, '/')}")
