@@ -5,11 +5,15 @@ django-tenants' TenantMainMiddleware does the routing; this subclass fills in it
 hostname is read (normalised and checked), how a tenant is found (the shared host cache), what an
 unknown host gets, plus the two answers it has no hook for: 400 for a Host header that names no
 valid hostname, 403 for a suspended tenant.
+
+Each of the three answers is a page, except under ``/api/``: there it is the APIs' error format,
+``{"detail": ...}`` (config/api/errors.py), since an API client parses every answer as JSON. The
+suspended answer is one fixed sentence on both: the reason an operator wrote is theirs.
 """
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import set_urlconf
 from django_tenants.middleware.main import TenantMainMiddleware
@@ -18,6 +22,11 @@ from django_tenants.utils import get_public_schema_name, remove_www
 
 from tenants.models import Tenant
 from tenants.routing import hostname_of, tenant_for_host
+
+
+def is_api_path(path: str) -> bool:
+    """A URL of either host's API (``/api/v1/...``, its schema and docs)."""
+    return path == "/api" or path.startswith("/api/")
 
 
 class BadHost(Exception):
@@ -35,8 +44,12 @@ class TenantHostMiddleware(TenantMainMiddleware):
         try:
             return super().process_request(request)
         except BadHost:
+            if is_api_path(request.path_info):
+                return self._api_error(400, "The Host header names no valid hostname.")
             return HttpResponseBadRequest("Bad Request (invalid host)", content_type="text/plain")
         except TenantSuspended as suspended:
+            if is_api_path(request.path_info):
+                return self._api_error(403, "This workspace is suspended.")
             return self._page("tenants/suspended.html", 403, tenant=suspended.tenant)
 
     @staticmethod
@@ -59,6 +72,8 @@ class TenantHostMiddleware(TenantMainMiddleware):
         return tenant
 
     def no_tenant_found(self, request, hostname):
+        if is_api_path(request.path_info):
+            return self._api_error(404, "There is no workspace at this address.")
         return self._page("tenants/no_workspace.html", 404, hostname=hostname)
 
     @staticmethod
@@ -74,3 +89,7 @@ class TenantHostMiddleware(TenantMainMiddleware):
         # Rendered without the request: no session, user or CSRF work for a host we will not serve.
         context["base_domain"] = settings.BASE_DOMAIN
         return HttpResponse(render_to_string(template, context), status=status)
+
+    @staticmethod
+    def _api_error(status: int, detail: str) -> JsonResponse:
+        return JsonResponse({"detail": detail}, status=status)

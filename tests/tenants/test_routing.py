@@ -56,6 +56,58 @@ def test_suspended_tenant_gets_the_suspended_page_until_reactivated(tenant, tena
     assert tenant_client.get("/admin/login/").status_code == 200
 
 
+SUSPENDED_API = {"detail": "This workspace is suspended."}
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("get", "/api/v1/me/", None),
+    ("get", "/api/v1/users/", None),
+    ("post", "/api/v1/auth/token/", {"email": "owner@acme.test", "password": PASSWORD}),
+    ("get", "/api/v1/nosuch/", None),
+    ("get", "/api", None),
+])
+def test_a_suspended_tenants_api_answers_403_in_json_without_the_operators_reason(
+        tenant, owner, api_client, method, path, body):
+    client = api_client(owner)  # a token issued while the tenant was active
+    suspend_tenant(tenant, "unpaid invoice 4711, owner disputes it")
+    response = getattr(client, method)(path, body, format="json")
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == SUSPENDED_API
+    assert b"4711" not in response.content
+
+    reactivate_tenant(tenant)
+    assert client.get("/api/v1/me/").json()["email"] == "owner@acme.test"
+
+
+def test_a_suspended_tenants_pages_keep_the_suspended_page_beside_its_json_api(tenant, tenant_client):
+    suspend_tenant(tenant, "unpaid invoice 4711")
+    for path in ("/", "/admin/login/", "/apiary/", "/accounts/api/"):
+        response = tenant_client.get(path)
+        assert response.status_code == 403, path
+        assert response["Content-Type"].startswith("text/html"), path
+        assert b"This workspace is suspended" in response.content and b"4711" not in response.content
+
+
+def test_an_unknown_hosts_api_answers_404_in_json_and_its_pages_the_html_page(db):
+    client = host_client(f"nosuch.{settings.BASE_DOMAIN}")
+    for path in ("/api/v1/me/", "/api/v1/auth/token/", "/api"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.json() == {"detail": "There is no workspace at this address."}, path
+    response = client.get("/apiary/")
+    assert response.status_code == 404
+    assert b"There is no workspace at" in response.content
+
+
+def test_an_invalid_hosts_api_answers_400_in_json(db):
+    for host in ("evil.example.org", f"-acme.{settings.BASE_DOMAIN}"):
+        response = host_client(host).get("/api/v1/me/")
+        assert response.status_code == 400, host
+        assert response.json() == {"detail": "The Host header names no valid hostname."}, host
+    assert host_client("evil.example.org").get("/").content == b"Bad Request (invalid host)"
+
+
 def test_suspension_of_one_tenant_leaves_the_other_running(tenant, other_tenant_client):
     suspend_tenant(tenant)
     assert other_tenant_client.get("/admin/login/").status_code == 200
@@ -117,7 +169,8 @@ def test_each_host_works_in_its_own_schema(tenant, other_tenant, make_user):
     assert b"Please enter the correct email address and password" in response.content
 
 
-def test_the_request_leaves_the_connection_in_the_tenants_schema_only_for_that_request(tenant_client, root_client):
+def test_the_request_leaves_the_connection_in_the_tenants_schema_only_for_that_request(tenant_client,
+                                                                                        root_client):
     tenant_client.get("/admin/login/")
     assert connection.schema_name == "acme"
     root_client.get("/admin/login/")
