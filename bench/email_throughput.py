@@ -52,14 +52,17 @@ def main():
     from config.settings import celery_url, redis_url_for_db
 
     # The workers (and this process) read all of this as environment variables, like production.
-    os.environ.update({
-        "CELERY_BROKER_URL": celery_url(redis_url_for_db(os.environ["REDIS_URL"],
-                                                         int(os.environ.get("BENCH_REDIS_DB", "14")))),
-        "EMAIL_PROVIDER": "postmark",
-        "POSTMARK_SERVER_TOKEN": "bench-token",
-        "POSTMARK_API_URL": fake.url,
-        "LOG_LEVEL": "WARNING",
-    })
+    os.environ.update(
+        {
+            "CELERY_BROKER_URL": celery_url(
+                redis_url_for_db(os.environ["REDIS_URL"], int(os.environ.get("BENCH_REDIS_DB", "14")))
+            ),
+            "EMAIL_PROVIDER": "postmark",
+            "POSTMARK_SERVER_TOKEN": "bench-token",
+            "POSTMARK_API_URL": fake.url,
+            "LOG_LEVEL": "WARNING",
+        }
+    )
 
     import django
 
@@ -78,17 +81,37 @@ def main():
 
     settings.TEMPLATES[0]["DIRS"] = [*settings.TEMPLATES[0]["DIRS"], ROOT / "tests" / "outbox" / "templates"]
     call_command("migrate_schemas", interactive=False, verbosity=0)
-    tenant = Tenant.objects.filter(slug="bench").first() or provision_tenant(
-        "bench", "Bench", "owner@bench.test", owner_password="bench-password-1").tenant
+    tenant = (
+        Tenant.objects.filter(slug="bench").first()
+        or provision_tenant("bench", "Bench", "owner@bench.test", owner_password="bench-password-1").tenant
+    )
     with tenant_context(tenant):
         OutboxMessage.objects.all().delete()
     with app.connection_for_write() as conn:
         conn.default_channel.queue_purge(app.conf.task_default_queue)
 
     workers = [
-        subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
-                          "--loglevel", os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"), "-n", f"bench{i}@%h", "--without-gossip", "--without-mingle"],
-                         cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL)
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool",
+                "solo",
+                "--loglevel",
+                os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
+                "-n",
+                f"bench{i}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=os.environ.copy(),
+            stdout=subprocess.DEVNULL,
+        )
         for i in range(args.workers)
     ]
     try:
@@ -115,16 +138,23 @@ def main():
             time.sleep(0.05)
 
         accepted = fake.accepted()
-        latencies = [s.accepted_at - committed[s.metadata["dedup_key"]] for s in accepted
-                     if s.metadata.get("dedup_key") in committed]
+        latencies = [
+            s.accepted_at - committed[s.metadata["dedup_key"]]
+            for s in accepted
+            if s.metadata.get("dedup_key") in committed
+        ]
         elapsed = max(s.accepted_at for s in accepted) - started
         rate = len(accepted) / elapsed
-        print(f"messages:            {len(accepted)} accepted of {args.messages} "
-              f"(queued in {queued_in:.2f} s{f', paced at {args.rate:g}/s' if args.rate else ''})")
+        print(
+            f"messages:            {len(accepted)} accepted of {args.messages} "
+            f"(queued in {queued_in:.2f} s{f', paced at {args.rate:g}/s' if args.rate else ''})"
+        )
         print(f"workers:             {args.workers} (solo pool, one task at a time each)")
         print(f"throughput:          {rate:.1f} msg/s in total, {rate / args.workers:.1f} msg/s per worker")
-        print(f"commit -> accepted:  median {statistics.median(latencies) * 1000:.1f} ms, "
-              f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms")
+        print(
+            f"commit -> accepted:  median {statistics.median(latencies) * 1000:.1f} ms, "
+            f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms"
+        )
         with tenant_context(tenant):
             statuses = dict(OutboxMessage.objects.values_list("status").annotate(n=Count("id")))
             print(f"outbox rows:         {statuses}")

@@ -115,8 +115,10 @@ def main():
         image, _ = pool.ensure_template_image()
         copies = {
             "replay": copy_all("replay", lambda schema: pool.replay_image(image.sql, schema)),
-            "clone": copy_all("clone", lambda schema: CloneSchema().clone_schema(
-                pool.TEMPLATE_SCHEMA, schema, set_connection=False)),
+            "clone": copy_all(
+                "clone",
+                lambda schema: CloneSchema().clone_schema(pool.TEMPLATE_SCHEMA, schema, set_connection=False),
+            ),
         }
     finally:
         clean()
@@ -127,12 +129,16 @@ def main():
         connection.close()
 
     medians = {path: statistics.median(values) for path, values in results.items()}
-    print(f"\nProvisioning through tenants.services.provision_tenant, {args.tenants} tenants per path, "
-          f"database {connection.settings_dict['NAME']}:")
+    print(
+        f"\nProvisioning through tenants.services.provision_tenant, {args.tenants} tenants per path, "
+        f"database {connection.settings_dict['NAME']}:"
+    )
     print(f"{'path':<12}{'median s':>10}{'p95 s':>10}{'migrations / path':>20}")
     for path, values in results.items():
-        print(f"{path:<12}{medians[path]:>10.4f}{percentile(values, 0.95):>10.4f}"
-              f"{medians['migrations'] / medians[path]:>19.1f}x")
+        print(
+            f"{path:<12}{medians[path]:>10.4f}{percentile(values, 0.95):>10.4f}"
+            f"{medians['migrations'] / medians[path]:>19.1f}x"
+        )
     print(f"\nSchema copy alone (the template path's step), {args.tenants} copies each:")
     print(f"{'method':<32}{'median s':>10}{'p95 s':>10}")
     names = {"replay": "our image replay (pg_dump SQL)", "clone": "django-tenants clone_schema"}

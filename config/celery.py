@@ -39,8 +39,9 @@ class PlatformTask(TenantTask):
         try:
             tenant = self.get_tenant_for_schema(schema)
         except Tenant.DoesNotExist:
-            logger.warning("dropped task %s[%s]: no tenant has the schema %r any more",
-                           self.name, task_id, schema)
+            logger.warning(
+                "dropped task %s[%s]: no tenant has the schema %r any more", self.name, task_id, schema
+            )
             raise Ignore() from None
         for db in databases:
             db.set_tenant(tenant, include_public=True)

@@ -45,17 +45,26 @@ def seed_demo(base_url) -> list[Login]:
         owner_email, member_email = f"owner@{slug}.example", f"member@{slug}.example"
         tenant = Tenant.objects.filter(slug=slug).first()
         if tenant is None:
-            tenant = provision_tenant(slug, name, owner_email, owner_password=DEMO_PASSWORD,
-                                      owner_name=f"{name} Owner").tenant
+            tenant = provision_tenant(
+                slug, name, owner_email, owner_password=DEMO_PASSWORD, owner_name=f"{name} Owner"
+            ).tenant
         with tenant_context(tenant):
             if not User.objects.filter(email=member_email).exists():
                 member = create_user_with_role(member_email, Role.MEMBER, full_name=f"{name} Member")
                 member.set_password(DEMO_PASSWORD)  # a demo password, deliberately not validated
                 member.save(update_fields=["password"])
             _seed_projects(name)
-        logins.append(Login(f"{slug} owner (tenant admin)", base_url(tenant.primary_host, "/admin/"),
-                            owner_email, DEMO_PASSWORD))
-        logins.append(Login(f"{slug} member", base_url(tenant.primary_host, "/"), member_email, DEMO_PASSWORD))
+        logins.append(
+            Login(
+                f"{slug} owner (tenant admin)",
+                base_url(tenant.primary_host, "/admin/"),
+                owner_email,
+                DEMO_PASSWORD,
+            )
+        )
+        logins.append(
+            Login(f"{slug} member", base_url(tenant.primary_host, "/"), member_email, DEMO_PASSWORD)
+        )
     return logins
 
 
@@ -80,12 +89,18 @@ def _seed_projects(company: str) -> None:
         ],
     }
     for project_name, tasks in plan.items():
-        project = Project.objects.create(name=project_name, created_by=owner,
-                                         description=f"Demo project of {company}.")
+        project = Project.objects.create(
+            name=project_name, created_by=owner, description=f"Demo project of {company}."
+        )
         for title, status, priority, assignee, due_in in tasks:
             task = Task.objects.create(
-                project=project, title=title, status=status, priority=priority, assignee=assignee,
-                created_by=owner, due_date=today + datetime.timedelta(days=due_in) if due_in is not None else None,
+                project=project,
+                title=title,
+                status=status,
+                priority=priority,
+                assignee=assignee,
+                created_by=owner,
+                due_date=today + datetime.timedelta(days=due_in) if due_in is not None else None,
             )
             if status == "doing":
                 Comment.objects.create(task=task, author=owner, body="First draft by Friday?")

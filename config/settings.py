@@ -84,8 +84,11 @@ TENANT_FIRST_OWNER_HOOK = "tenant_apps.accounts.provisioning.create_first_owner"
 # Columns apps add to the global admin's list of tenants: (heading, ``values(schemas) -> {schema:
 # value}`` answering for a whole page of tenants at once, ``render(value or None) -> cell``).
 TENANT_ADMIN_COLUMNS = [
-    ("Emails, last 24 h", "tenant_apps.outbox.reports.email_counts_by_schema",
-     "tenant_apps.outbox.reports.email_counts_html"),
+    (
+        "Emails, last 24 h",
+        "tenant_apps.outbox.reports.email_counts_by_schema",
+        "tenant_apps.outbox.reports.email_counts_html",
+    ),
 ]
 
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -108,8 +111,10 @@ MIDDLEWARE = [
 if PRODUCTION or STATIC_ROOT.is_dir():
     # gunicorn serves collected static files through WhiteNoise (production, and the compose image,
     # which collects them at build time); runserver serves them itself on a dev machine.
-    MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-                      "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 
 TEMPLATES = [
     {
@@ -132,7 +137,9 @@ ASGI_APPLICATION = "config.asgi.application"
 # --- Data stores -------------------------------------------------------------------------------
 # Unset DATABASE_URL/REDIS_URL on a developer's machine: manage.py and pytest start embedded
 # servers (config/embedded.py) and set both variables before these lines run.
-DATABASE_URL = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tenantplatform", required=PRODUCTION)
+DATABASE_URL = env_str(
+    "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tenantplatform", required=PRODUCTION
+)
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -319,8 +326,15 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_CALLABLE = "tenant_apps.accounts.lockout.username_of_attempt"
 AXES_LOCKOUT_CALLABLE = "tenant_apps.accounts.lockout.lockout_response"
-AXES_SENSITIVE_PARAMETERS = ["password", "password1", "password2", "old_password", "new_password1",
-                             "new_password2", "token"]
+AXES_SENSITIVE_PARAMETERS = [
+    "password",
+    "password1",
+    "password2",
+    "old_password",
+    "new_password1",
+    "new_password2",
+    "token",
+]
 # Reverse proxies in front of Django (Caddy in production): the client address of lockouts, API
 # throttles and reset-email limits is then read from X-Forwarded-For (tenants.request_guards).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if PRODUCTION else 0)
@@ -368,8 +382,8 @@ API_CONVENTIONS = (
     "Authenticate with `Authorization: Bearer <token>` (POST /api/v1/auth/token/ with an email and "
     "password; tokens expire and can be revoked) or with the session of the signed-in site. Ids are "
     "UUIDs. Lists are paginated: `?page=N&page_size=N`, answering `{count, next, previous, results}`. "
-    "Errors: a 400 answers `{\"<field>\": [\"message\"]}` (errors not tied to a field under "
-    "`non_field_errors`); every other error answers `{\"detail\": \"message\"}`. Requests are "
+    'Errors: a 400 answers `{"<field>": ["message"]}` (errors not tied to a field under '
+    '`non_field_errors`); every other error answers `{"detail": "message"}`. Requests are '
     "throttled per user (429), and repeated failed sign-ins lock the account out of that address "
     "for a while."
 )
@@ -402,12 +416,20 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 # Provider -> (anymail backend, {ANYMAIL setting: required?}); each setting is read from the
 # environment variable of the same name, e.g. POSTMARK_SERVER_TOKEN.
 EMAIL_PROVIDERS = {
-    "postmark": ("anymail.backends.postmark.EmailBackend",
-                 {"POSTMARK_SERVER_TOKEN": True, "POSTMARK_API_URL": False, "POSTMARK_MESSAGE_STREAM": False}),
+    "postmark": (
+        "anymail.backends.postmark.EmailBackend",
+        {"POSTMARK_SERVER_TOKEN": True, "POSTMARK_API_URL": False, "POSTMARK_MESSAGE_STREAM": False},
+    ),
     "sendgrid": ("anymail.backends.sendgrid.EmailBackend", {"SENDGRID_API_KEY": True}),
-    "mailgun": ("anymail.backends.mailgun.EmailBackend",
-                {"MAILGUN_API_KEY": True, "MAILGUN_SENDER_DOMAIN": False, "MAILGUN_API_URL": False,
-                 "MAILGUN_WEBHOOK_SIGNING_KEY": False}),
+    "mailgun": (
+        "anymail.backends.mailgun.EmailBackend",
+        {
+            "MAILGUN_API_KEY": True,
+            "MAILGUN_SENDER_DOMAIN": False,
+            "MAILGUN_API_URL": False,
+            "MAILGUN_WEBHOOK_SIGNING_KEY": False,
+        },
+    ),
     # Credentials and region come from boto3's own AWS_* variables (django-anymail[amazon-ses]).
     "amazon_ses": ("anymail.backends.amazon_ses.EmailBackend", {"AMAZON_SES_CONFIGURATION_SET_NAME": False}),
     "brevo": ("anymail.backends.brevo.EmailBackend", {"BREVO_API_KEY": True}),
@@ -422,7 +444,12 @@ ANYMAIL = {
     "REQUESTS_TIMEOUT": env_int("EMAIL_PROVIDER_TIMEOUT", 20),
 }
 # In production a backend that delivers nothing would lose every email without an error.
-_UNDELIVERING = ("console.EmailBackend", "locmem.EmailBackend", "dummy.EmailBackend", "filebased.EmailBackend")
+_UNDELIVERING = (
+    "console.EmailBackend",
+    "locmem.EmailBackend",
+    "dummy.EmailBackend",
+    "filebased.EmailBackend",
+)
 if PRODUCTION and not EMAIL_PROVIDER and EMAIL_BACKEND.endswith(_UNDELIVERING):
     raise ImproperlyConfigured(
         "Production needs a mail backend that delivers: set EMAIL_PROVIDER (an ESP through django-anymail) "
@@ -430,7 +457,9 @@ if PRODUCTION and not EMAIL_PROVIDER and EMAIL_BACKEND.endswith(_UNDELIVERING):
     )
 if EMAIL_PROVIDER:
     if EMAIL_PROVIDER not in EMAIL_PROVIDERS:
-        raise ImproperlyConfigured(f"EMAIL_PROVIDER={EMAIL_PROVIDER!r} is not one of {sorted(EMAIL_PROVIDERS)}.")
+        raise ImproperlyConfigured(
+            f"EMAIL_PROVIDER={EMAIL_PROVIDER!r} is not one of {sorted(EMAIL_PROVIDERS)}."
+        )
     EMAIL_BACKEND, _provider_settings = EMAIL_PROVIDERS[EMAIL_PROVIDER]
     for _name, _required in _provider_settings.items():
         if _value := env_str(_name, "", required=_required):

@@ -20,10 +20,17 @@ urlpatterns = [
     # The ESP's delivery events (anymail, basic auth with ANYMAIL_WEBHOOK_SECRET), for every tenant.
     path("webhooks/email/tracking/", tracking_webhook, name="email_tracking_webhook"),
     path("api/v1/", include("shared_apps.operator_api.api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls_public", custom_settings={
-        "TITLE": "Operator API",
-        "DESCRIPTION": "Tenant lifecycle, for the platform's operators. " + settings.API_CONVENTIONS}),
-        name="schema"),
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(
+            urlconf="config.urls_public",
+            custom_settings={
+                "TITLE": "Operator API",
+                "DESCRIPTION": "Tenant lifecycle, for the platform's operators. " + settings.API_CONVENTIONS,
+            },
+        ),
+        name="schema",
+    ),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
 

@@ -33,10 +33,31 @@ class TenantAdmin(admin.ModelAdmin):
     list_display = ("slug", "name", "status_badge", "plan", "user_count", "primary_domain", "created_at")
     list_filter = ("status", "plan", "created_at")
     search_fields = ("slug", "name", "domains__domain")
-    readonly_fields = ("slug", "schema_name", "public_id", "status", "suspended_reason", "created_at",
-                       "updated_at", "user_count")
-    fields = ("name", "slug", "schema_name", "public_id", "status", "suspended_reason", "plan", "branding",
-              "email_from_name", "email_reply_to", "user_count", "created_at", "updated_at")
+    readonly_fields = (
+        "slug",
+        "schema_name",
+        "public_id",
+        "status",
+        "suspended_reason",
+        "created_at",
+        "updated_at",
+        "user_count",
+    )
+    fields = (
+        "name",
+        "slug",
+        "schema_name",
+        "public_id",
+        "status",
+        "suspended_reason",
+        "plan",
+        "branding",
+        "email_from_name",
+        "email_reply_to",
+        "user_count",
+        "created_at",
+        "updated_at",
+    )
     actions = ("suspend_selected", "reactivate_selected")
     date_hierarchy = "created_at"
 
@@ -46,8 +67,10 @@ class TenantAdmin(admin.ModelAdmin):
     def get_list_display(self, request):
         # The apps' columns go after the user count.
         at = self.list_display.index("user_count") + 1
-        columns = [_app_column(index, heading, render)
-                   for index, (heading, _values, render) in enumerate(settings.TENANT_ADMIN_COLUMNS)]
+        columns = [
+            _app_column(index, heading, render)
+            for index, (heading, _values, render) in enumerate(settings.TENANT_ADMIN_COLUMNS)
+        ]
         return (*self.list_display[:at], *columns, *self.list_display[at:])
 
     def get_changelist_instance(self, request):
@@ -55,7 +78,9 @@ class TenantAdmin(admin.ModelAdmin):
         # One statement per column for the page's tenants, whatever their number.
         tenants = services.attach_user_counts(changelist.result_list)
         schemas = [tenant.schema_name for tenant in tenants]
-        columns = [import_string(values)(schemas) for _heading, values, _render in settings.TENANT_ADMIN_COLUMNS]
+        columns = [
+            import_string(values)(schemas) for _heading, values, _render in settings.TENANT_ADMIN_COLUMNS
+        ]
         for tenant in tenants:
             tenant.app_columns = [values.get(tenant.schema_name) for values in columns]
         return changelist
@@ -107,7 +132,9 @@ class TenantAdmin(admin.ModelAdmin):
                 format_html(
                     "Tenant {} is ready at {}. A welcome email with a one-time link to set a password "
                     "was sent to {}.",
-                    obj.slug, obj.url(), provisioned.owner.email,
+                    obj.slug,
+                    obj.url(),
+                    provisioned.owner.email,
                 ),
                 messages.SUCCESS,
             )

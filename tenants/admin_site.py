@@ -92,7 +92,8 @@ def _paths(item, model, model_admin=None) -> list[str]:
 def _exposed(model, items, model_admin=None) -> list:
     """The entries of ``items`` that read a secret column."""
     return [
-        item for item in items or ()
+        item
+        for item in items or ()
         if any(touches_secret(model, path) for path in _paths(item, model, model_admin))
     ]
 
@@ -107,8 +108,12 @@ class _FilterValuesChangeList:
 
     def _unusable(self, exc) -> IncorrectLookupParameters:
         # The keys only: a value is whatever the visitor typed.
-        logger.info("%s: unusable values for the filters %s: %s", type(self.model_admin).__qualname__,
-                    sorted(self.get_filters_params()), type(exc).__name__)
+        logger.info(
+            "%s: unusable values for the filters %s: %s",
+            type(self.model_admin).__qualname__,
+            sorted(self.get_filters_params()),
+            type(exc).__name__,
+        )
         return IncorrectLookupParameters(exc)
 
     def get_filters(self, request):
@@ -138,8 +143,11 @@ class _FilterValuesChangeList:
 def _guarded_changelist(changelist_class):
     if issubclass(changelist_class, _FilterValuesChangeList):
         return changelist_class
-    return type(changelist_class.__name__, (_FilterValuesChangeList, changelist_class),
-                {"__module__": changelist_class.__module__, "__qualname__": changelist_class.__qualname__})
+    return type(
+        changelist_class.__name__,
+        (_FilterValuesChangeList, changelist_class),
+        {"__module__": changelist_class.__module__, "__qualname__": changelist_class.__qualname__},
+    )
 
 
 class SecretFieldsGuard:
@@ -155,8 +163,9 @@ class SecretFieldsGuard:
         exposed = _exposed(self.model, items, self)
         if not exposed:
             return items
-        logger.error("%s: %s reads secret columns through %s; left out", type(self).__qualname__, option,
-                     exposed)
+        logger.error(
+            "%s: %s reads secret columns through %s; left out", type(self).__qualname__, option, exposed
+        )
         return type(items)(item for item in items if item not in exposed)
 
     def lookup_allowed(self, lookup, value, request=None):
@@ -259,8 +268,18 @@ class TenantAdminSite(GuardedAdminSite):
 
 tenant_admin_site = TenantAdminSite(name="admin")
 
-_OPTIONS = ("search_fields", "list_display", "list_display_links", "list_filter", "list_editable", "ordering",
-            "sortable_by", "date_hierarchy", "raw_id_fields", "autocomplete_fields")
+_OPTIONS = (
+    "search_fields",
+    "list_display",
+    "list_display_links",
+    "list_filter",
+    "list_editable",
+    "ordering",
+    "sortable_by",
+    "date_hierarchy",
+    "raw_id_fields",
+    "autocomplete_fields",
+)
 
 
 @checks.register(checks.Tags.admin)
@@ -271,24 +290,34 @@ def check_admin_secrets(app_configs, sites=None, **kwargs):
         for model, model_admin in site._registry.items():
             where = f"{model._meta.label} on admin site {site.name!r}"
             if not isinstance(model_admin, SecretFieldsGuard):
-                errors.append(checks.Error(
-                    f"{where} is not guarded against lookups on secret columns.",
-                    hint="Make the site a tenants.admin_site.GuardedAdminSite.",
-                    obj=type(model_admin).__qualname__, id="tenants.E101",
-                ))
+                errors.append(
+                    checks.Error(
+                        f"{where} is not guarded against lookups on secret columns.",
+                        hint="Make the site a tenants.admin_site.GuardedAdminSite.",
+                        obj=type(model_admin).__qualname__,
+                        id="tenants.E101",
+                    )
+                )
             if is_secret_field(model._meta.pk):
-                errors.append(checks.Error(
-                    f"{where}: its primary key is a secret column, shown in every admin URL and form.",
-                    hint="Do not register this model in an admin.", obj="pk", id="tenants.E102",
-                ))
+                errors.append(
+                    checks.Error(
+                        f"{where}: its primary key is a secret column, shown in every admin URL and form.",
+                        hint="Do not register this model in an admin.",
+                        obj="pk",
+                        id="tenants.E102",
+                    )
+                )
             for option in _OPTIONS:
                 value = getattr(model_admin, option, None)
                 if isinstance(value, str):
                     value = [value]
                 if exposed := _exposed(model, value, model_admin):
-                    errors.append(checks.Error(
-                        f"{where}: {option} reads secret columns through {exposed}.",
-                        hint="A filter, search or ordering on a secret answers guesses about it.",
-                        obj=option, id="tenants.E103",
-                    ))
+                    errors.append(
+                        checks.Error(
+                            f"{where}: {option} reads secret columns through {exposed}.",
+                            hint="A filter, search or ordering on a secret answers guesses about it.",
+                            obj=option,
+                            id="tenants.E103",
+                        )
+                    )
     return errors

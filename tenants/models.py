@@ -40,7 +40,7 @@ class Tenant(TenantMixin):
     suspended_reason = models.CharField(max_length=255, blank=True)
     # Per-tenant policy is data, not settings: plan limits, branding, sender identity.
     plan = models.CharField(max_length=32, default="free")
-    branding = models.JSONField(default=dict, blank=True, help_text="e.g. {\"color\": \"#2b6cb0\"}")
+    branding = models.JSONField(default=dict, blank=True, help_text='e.g. {"color": "#2b6cb0"}')
     email_from_name = models.CharField(max_length=100, blank=True)
     email_reply_to = models.EmailField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -88,6 +88,7 @@ def _state_hash(migrations) -> str:
 
 # --- In the provisioning transaction ------------------------------------------------------------
 
+
 def create_tenant_schema(schema: str, migrate: Callable[[], None]) -> str:
     """Put a complete schema named ``schema`` in place by the fastest path that can serve it, and
     return the path's name: "pool", "template" or "migrations" (which calls ``migrate``).
@@ -106,8 +107,12 @@ def create_tenant_schema(schema: str, migrate: Callable[[], None]) -> str:
 
 def claim_spare(schema: str) -> bool:
     """Rename a ready spare to ``schema``; False when the pool has none for this code's migrations."""
-    spare = (SpareSchema.objects.select_for_update(skip_locked=True)
-             .filter(migration_state=current_migration_state()).order_by("pk").first())
+    spare = (
+        SpareSchema.objects.select_for_update(skip_locked=True)
+        .filter(migration_state=current_migration_state())
+        .order_by("pk")
+        .first()
+    )
     if spare is None:
         return False
     with connection.cursor() as cursor:
@@ -119,8 +124,11 @@ def claim_spare(schema: str) -> bool:
 
 def copy_template(schema: str) -> bool:
     """Replay the template's image as ``schema``; False when no image matches this code's migrations."""
-    sql = (SchemaImage.objects.filter(migration_state=current_migration_state())
-           .values_list("sql", flat=True).first())
+    sql = (
+        SchemaImage.objects.filter(migration_state=current_migration_state())
+        .values_list("sql", flat=True)
+        .first()
+    )
     if sql is None:
         return False
     replay_image(sql, schema)
@@ -136,6 +144,7 @@ def replay_image(sql: str, schema: str) -> None:
 
 
 # --- Refill (beat job, operator command) ----------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RefillReport:
@@ -176,8 +185,9 @@ def refill_pool(size: int | None = None, progress: Progress | None = None) -> Re
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [REFILL_LOCK_KEY])
-    logger.info("tenant pool: %d ready (%d made, %d stale dropped)",
-                report.ready, report.made, report.dropped)
+    logger.info(
+        "tenant pool: %d ready (%d made, %d stale dropped)", report.ready, report.made, report.dropped
+    )
     return report
 
 
@@ -248,9 +258,11 @@ def _pg_dump_candidates():
     spec = importlib.util.find_spec("pgserver")
     if spec is not None and spec.origin:
         yield str(Path(spec.origin).parent / "pginstall" / "bin" / "pg_dump")
-    yield from sorted(glob.glob(DEBIAN_PG_DUMP_GLOB),
-                      key=lambda path: int(Path(path).parts[-3]) if Path(path).parts[-3].isdigit() else 0,
-                      reverse=True)
+    yield from sorted(
+        glob.glob(DEBIAN_PG_DUMP_GLOB),
+        key=lambda path: int(Path(path).parts[-3]) if Path(path).parts[-3].isdigit() else 0,
+        reverse=True,
+    )
     if found := shutil.which("pg_dump"):
         yield found
 
@@ -263,8 +275,9 @@ def pg_dump_path(server_major: int) -> str:
     usable = []
     for order, candidate in enumerate(_pg_dump_candidates()):
         try:
-            version = subprocess.run([candidate, "--version"], capture_output=True, text=True,
-                                     check=True).stdout
+            version = subprocess.run(
+                [candidate, "--version"], capture_output=True, text=True, check=True
+            ).stdout
         except (OSError, subprocess.CalledProcessError):
             continue
         match = re.search(r"(\d+)(?:\.\d+)?", version)
@@ -277,8 +290,17 @@ def dump_schema(schema: str) -> str:
     """The SQL that recreates ``schema`` with its rows (pg_dump, plain INSERTs), without the
     session settings and meta-commands that only psql may run."""
     db = connection.settings_dict
-    command = [pg_dump_path(connection.pg_version // 10000), "--schema", schema, "--no-owner",
-               "--no-privileges", "--inserts", "--rows-per-insert=1000", "--dbname", db["NAME"]]
+    command = [
+        pg_dump_path(connection.pg_version // 10000),
+        "--schema",
+        schema,
+        "--no-owner",
+        "--no-privileges",
+        "--inserts",
+        "--rows-per-insert=1000",
+        "--dbname",
+        db["NAME"],
+    ]
     for flag, key in (("--host", "HOST"), ("--port", "PORT"), ("--username", "USER")):
         if db.get(key):
             command += [flag, str(db[key])]
@@ -286,8 +308,10 @@ def dump_schema(schema: str) -> str:
     try:
         result = subprocess.run(command, capture_output=True, text=True, env=env)
     except FileNotFoundError:
-        raise RuntimeError("pg_dump is not installed: the refill needs the PostgreSQL client tools, "
-                           "of the server's major version or newer") from None
+        raise RuntimeError(
+            "pg_dump is not installed: the refill needs the PostgreSQL client tools, "
+            "of the server's major version or newer"
+        ) from None
     if result.returncode:
         raise RuntimeError(f"pg_dump of {schema} failed: {result.stderr.strip()}")
     dump = result.stdout

@@ -19,7 +19,16 @@ _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 # What the cache keeps of a tenant: what routing decides on and what pages and emails read from
 # ``request.tenant`` / ``connection.tenant`` (name, branding, sender, links). Any other field is
 # loaded from the database when first read.
-CACHED_FIELDS = ("id", "schema_name", "slug", "name", "status", "branding", "email_from_name", "email_reply_to")
+CACHED_FIELDS = (
+    "id",
+    "schema_name",
+    "slug",
+    "name",
+    "status",
+    "branding",
+    "email_from_name",
+    "email_reply_to",
+)
 
 
 def hostname_of(host: str) -> str:

@@ -78,7 +78,12 @@ def check_new_tenant(slug: str, name: str, owner_email: str) -> None:
 
 
 def provision_tenant(
-    slug: str, name: str, owner_email: str, *, owner_password: str | None = None, owner_name: str = "",
+    slug: str,
+    name: str,
+    owner_email: str,
+    *,
+    owner_password: str | None = None,
+    owner_name: str = "",
     plan: str = Tenant._meta.get_field("plan").default,
 ) -> ProvisionedTenant:
     """Create a tenant, its schema (migrated), its primary domain and its owner, all or nothing.
@@ -102,7 +107,8 @@ def provision_tenant(
             tenant.auto_create_schema = False
             tenant.save(verbosity=0)
             tenant.schema_path = pool.create_tenant_schema(
-                tenant.schema_name, lambda: tenant.create_schema(verbosity=0))
+                tenant.schema_name, lambda: tenant.create_schema(verbosity=0)
+            )
             Domain.objects.create(domain=tenant.primary_host, tenant=tenant, is_primary=True)
             with tenant_context(tenant):
                 create_first_owner = import_string(settings.TENANT_FIRST_OWNER_HOOK)
@@ -113,8 +119,9 @@ def provision_tenant(
         if isinstance(exc, ProgrammingError) and not isinstance(exc.__cause__, DuplicateSchema):
             raise
         raise ValidationError({"slug": [f"The slug '{slug}' is already taken."]}) from exc
-    logger.info("provisioned tenant %s (schema %s, from %s)",
-                tenant.slug, tenant.schema_name, tenant.schema_path)
+    logger.info(
+        "provisioned tenant %s (schema %s, from %s)", tenant.slug, tenant.schema_name, tenant.schema_path
+    )
     return ProvisionedTenant(tenant=tenant, owner=owner)
 
 
@@ -147,8 +154,9 @@ def delete_tenant(tenant: Tenant) -> None:
     logger.info("deleted tenant %s", slug)
 
 
-def query_each_schema(schemas, table: str, columns: str, tail: str = "", params=(), *,
-                      check_tables: bool = True) -> list[tuple]:
+def query_each_schema(
+    schemas, table: str, columns: str, tail: str = "", params=(), *, check_tables: bool = True
+) -> list[tuple]:
     """One statement over many tenant schemas: ``SELECT <schema>, <columns> FROM <schema>.<table>
     <tail>`` for each schema that has ``table``, joined with UNION ALL; each row starts with its
     schema's name. ``params`` fill the placeholders of one ``tail``.
@@ -162,13 +170,17 @@ def query_each_schema(schemas, table: str, columns: str, tail: str = "", params=
     with connection.cursor() as cursor:
         present = sorted(schemas)
         if check_tables and present:
-            cursor.execute("SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                           "WHERE c.relname = %s AND n.nspname = ANY(%s)", [table, present])
+            cursor.execute(
+                "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relname = %s AND n.nspname = ANY(%s)",
+                [table, present],
+            )
             present = sorted(name for (name,) in cursor.fetchall())
         if not present:
             return []
-        sql = " UNION ALL ".join(f"(SELECT %s, {columns} FROM {quote(schema)}.{quote(table)} {tail})"
-                                 for schema in present)
+        sql = " UNION ALL ".join(
+            f"(SELECT %s, {columns} FROM {quote(schema)}.{quote(table)} {tail})" for schema in present
+        )
         cursor.execute(sql, [value for schema in present for value in (schema, *params)])
         return cursor.fetchall()
 
@@ -176,8 +188,9 @@ def query_each_schema(schemas, table: str, columns: str, tail: str = "", params=
 def attach_user_counts(tenants) -> list[Tenant]:
     """Set ``user_count`` on each tenant, counted in its own schema, with one statement."""
     tenants = list(tenants)
-    counts = dict(query_each_schema([t.schema_name for t in tenants], "accounts_user", "count(*)",
-                                    check_tables=False))
+    counts = dict(
+        query_each_schema([t.schema_name for t in tenants], "accounts_user", "count(*)", check_tables=False)
+    )
     for tenant in tenants:
         tenant.user_count = counts.get(tenant.schema_name, 0)
     return tenants

@@ -61,6 +61,7 @@ def ensure_test_tenant(slug: str) -> Tenant:
 
 # --- Session: database, tenants, Redis ------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
@@ -102,6 +103,7 @@ def _isolated(request, django_db_blocker):
 
 # --- Tenants and personas -------------------------------------------------------------------------
 
+
 @pytest.fixture
 def tenant(db) -> Tenant:
     return ensure_test_tenant("acme")
@@ -132,8 +134,9 @@ def make_role_user(tenant):
     accounts service."""
 
     def make(email, role, where=None, *, password=PASSWORD, full_name=""):
-        return UserFactory(tenant=where or tenant, email=email, role=role, password=password,
-                           full_name=full_name)
+        return UserFactory(
+            tenant=where or tenant, email=email, role=role, password=password, full_name=full_name
+        )
 
     return make
 
@@ -183,6 +186,7 @@ def operator(make_user):
 
 # --- Clients --------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def root_client():
     """A browser on the root domain (the operator's side)."""
@@ -228,6 +232,7 @@ def outsider_api(tenant):
 
 
 # --- Email and the worker -------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def fake_postmark():

@@ -64,8 +64,9 @@ class UserFactory(TenantModelFactory):
         if role is not None:
             from tenant_apps.accounts.services import create_user_with_role
 
-            user = create_user_with_role(kwargs.pop("email"), role, password=password,
-                                         full_name=kwargs.pop("full_name", ""))
+            user = create_user_with_role(
+                kwargs.pop("email"), role, password=password, full_name=kwargs.pop("full_name", "")
+            )
             if kwargs:
                 for name, value in kwargs.items():
                     setattr(user, name, value)
@@ -85,7 +86,8 @@ class InvitationFactory(TenantModelFactory):
     raw_token = factory.Sequence(lambda n: f"test-invitation-token-{n:06d}")
     token_hash = factory.LazyAttribute(lambda o: hash_token(o.raw_token))
     expires_at = factory.LazyFunction(
-        lambda: timezone.now() + timedelta(days=settings.INVITATION_EXPIRY_DAYS))
+        lambda: timezone.now() + timedelta(days=settings.INVITATION_EXPIRY_DAYS)
+    )
     sent_at = factory.LazyFunction(timezone.now)
     send_count = 1
 

@@ -21,8 +21,12 @@ def fake_provider_settings(postmark_url: str, templates: list[dict]) -> dict:
     return {
         "EMAIL_PROVIDER": "postmark",
         "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
-        "ANYMAIL": {"POSTMARK_SERVER_TOKEN": "test-token", "POSTMARK_API_URL": postmark_url,
-                    "WEBHOOK_SECRET": WEBHOOK_SECRET, "REQUESTS_TIMEOUT": PROVIDER_TIMEOUT_SECONDS},
+        "ANYMAIL": {
+            "POSTMARK_SERVER_TOKEN": "test-token",
+            "POSTMARK_API_URL": postmark_url,
+            "WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "REQUESTS_TIMEOUT": PROVIDER_TIMEOUT_SECONDS,
+        },
         **rendering_settings(templates),
         # Three attempts, 0.1 s then 0.2 s apart (jittered): retry tests finish in a second.
         "OUTBOX_MAX_ATTEMPTS": 3,

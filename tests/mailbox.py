@@ -31,8 +31,15 @@ def _as_received(row) -> QueuedEmail:
         text, html = row.delivered_bodies()
     except MissingSecret:
         text, html = row.readable_bodies()
-    return QueuedEmail(row.to, row.subject, text, [(html, "text/html")] if html else [], row.from_email,
-                       row.reply_to, row.template)
+    return QueuedEmail(
+        row.to,
+        row.subject,
+        text,
+        [(html, "text/html")] if html else [],
+        row.from_email,
+        row.reply_to,
+        row.template,
+    )
 
 
 class _Outbox:
@@ -63,5 +70,5 @@ class _Outbox:
         return repr(self._messages())
 
 
-class mail:  # noqa: N801  (reads like django.core.mail in the tests)
+class mail:
     outbox = _Outbox()

@@ -331,8 +331,11 @@ def test_every_allowed_python_has_a_wheel_of_every_dependency_that_ships_only_wh
         wheels = [PurePosixPath(urlsplit(wheel["url"]).path).name for wheel in package.get("wheels", [])]
         if not wheels or "sdist" in package:
             continue
-        missing += [f"{package['name']} on {python}" for python in allowed_minors()
-                    if not any(wheel_runs_on(wheel, python) for wheel in wheels)]
+        missing += [
+            f"{package['name']} on {python}"
+            for python in allowed_minors()
+            if not any(wheel_runs_on(wheel, python) for wheel in wheels)
+        ]
     assert missing == []
 
 

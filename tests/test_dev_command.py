@@ -35,9 +35,19 @@ def free_port() -> int:
 
 def dev_env(data_dir: Path) -> dict:
     """The environment of a fresh clone: no service URLs, the embedded servers' data in ``data_dir``."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE", "CACHE_REDIS_DB",
-                        "PUBLIC_PORT")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "DATABASE_URL",
+            "REDIS_URL",
+            "CACHE_URL",
+            "DJANGO_SETTINGS_MODULE",
+            "CACHE_REDIS_DB",
+            "PUBLIC_PORT",
+        )
+    }
     return {**env, "EMBEDDED_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
 
 
@@ -85,11 +95,15 @@ def wait_for(predicate, seconds, what):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-
-
 def manage(*args, data_dir, timeout=300):
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=dev_env(data_dir),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env=dev_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def welcome_email_row(data_dir: Path, schema: str) -> str:
@@ -144,12 +158,18 @@ def dev_server(tmp_path):
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "dev", "--port", str(port), "--no-reload"],
-            cwd=settings.BASE_DIR, env=dev_env(tmp_path / "data"), stdout=out, stderr=subprocess.STDOUT,
+            cwd=settings.BASE_DIR,
+            env=dev_env(tmp_path / "data"),
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, like a terminal's foreground job
         )
     try:
-        wait_for(lambda: "Quit the server with CONTROL-C" in log.read_text() or process.poll() is not None,
-                 180, "the dev server")
+        wait_for(
+            lambda: "Quit the server with CONTROL-C" in log.read_text() or process.poll() is not None,
+            180,
+            "the dev server",
+        )
         assert process.poll() is None, log.read_text()
         yield port, process, log, tmp_path / "data"
     finally:
@@ -188,20 +208,25 @@ def test_dev_serves_both_admins_and_stops_everything_on_ctrl_c(dev_server):
     assert not Browser(port).sign_in("acme.localhost", OPERATOR_EMAIL, DEMO_PASSWORD)
 
     # The web child builds links with the port it serves on: the operator API's tenant URLs.
-    status, body, _ = browser.request("localhost", "/api/v1/auth/token/",
-                                      json_body={"email": OPERATOR_EMAIL, "password": DEMO_PASSWORD})
+    status, body, _ = browser.request(
+        "localhost", "/api/v1/auth/token/", json_body={"email": OPERATOR_EMAIL, "password": DEMO_PASSWORD}
+    )
     assert status == 200, body
     token = json.loads(body)["token"]
-    status, body, _ = browser.request("localhost", "/api/v1/tenants/",
-                                      headers={"Authorization": f"Bearer {token}"})
+    status, body, _ = browser.request(
+        "localhost", "/api/v1/tenants/", headers={"Authorization": f"Bearer {token}"}
+    )
     assert status == 200, body
     urls = [urllib.parse.urlsplit(tenant["url"]) for tenant in json.loads(body)["results"]]
     assert {url.hostname for url in urls} >= {"acme.localhost", "globex.localhost"}
     assert {url.port for url in urls} == {port}
     # A tenant provisioned through the API: its links, and the welcome email to its owner.
     status, body, _ = browser.request(
-        "localhost", "/api/v1/tenants/", headers={"Authorization": f"Bearer {token}"},
-        json_body={"slug": "initech", "name": "Initech", "owner_email": "boss@initech.example"})
+        "localhost",
+        "/api/v1/tenants/",
+        headers={"Authorization": f"Bearer {token}"},
+        json_body={"slug": "initech", "name": "Initech", "owner_email": "boss@initech.example"},
+    )
     assert status == 201, body
     provisioned = json.loads(body)
     assert urllib.parse.urlsplit(provisioned["url"])[1] == f"initech.localhost:{port}", provisioned
@@ -269,7 +294,10 @@ def test_a_command_killed_outright_leaves_servers_that_the_next_command_stops(ch
     hold = "print('connected', flush=True); import time; time.sleep(300)"
     holder = subprocess.Popen(
         [sys.executable, "manage.py", "shell", "-v", "0", "-c", hold],
-        cwd=settings.BASE_DIR, env=dev_env(data), stdout=subprocess.PIPE, text=True,
+        cwd=settings.BASE_DIR,
+        env=dev_env(data),
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "connected"
@@ -286,8 +314,9 @@ def test_a_command_killed_outright_leaves_servers_that_the_next_command_stops(ch
         holder.stdout.close()
 
 
-@pytest.mark.parametrize("command", [[], ["--help"], ["help"], ["dev", "--help"], ["list_tenants", "-h"],
-                                     ["check"], ["--version"]])
+@pytest.mark.parametrize(
+    "command", [[], ["--help"], ["help"], ["dev", "--help"], ["list_tenants", "-h"], ["check"], ["--version"]]
+)
 def test_help_and_commands_that_need_no_database_start_no_server(tmp_path, command):
     result = manage(*command, data_dir=tmp_path / "data", timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -316,10 +345,26 @@ def test_pytest_stops_its_embedded_servers_and_keeps_its_data_apart_from_dev(tmp
     inner, report, data = tmp_path / "test_inner.py", tmp_path / "report.json", tmp_path / "data"
     inner.write_text(INNER_TEST)
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", str(inner), "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
-         "-c", str(settings.BASE_DIR / "pyproject.toml"), "--rootdir", str(settings.BASE_DIR)],
-        cwd=settings.BASE_DIR, env={**dev_env(data), "INNER_REPORT": str(report)},
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(inner),
+            "-q",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            str(settings.BASE_DIR / "pyproject.toml"),
+            "--rootdir",
+            str(settings.BASE_DIR),
+        ],
+        cwd=settings.BASE_DIR,
+        env={**dev_env(data), "INNER_REPORT": str(report)},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout

@@ -26,8 +26,12 @@ def manage(*args, env):
     # Not the suite's DJANGO_SETTINGS_MODULE (tests.settings starts embedded servers): manage.py's own.
     clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k != "DJANGO_SETTINGS_MODULE"}
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env={**clean, **env},
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -49,8 +53,11 @@ def test_production_refuses_to_start_without_a_required_variable(missing):
 
 
 def test_production_refuses_a_mail_backend_that_delivers_nothing():
-    env = {k: v for k, v in PRODUCTION_ENV.items()
-           if k not in ("EMAIL_PROVIDER", "POSTMARK_SERVER_TOKEN", "ANYMAIL_WEBHOOK_SECRET")}
+    env = {
+        k: v
+        for k, v in PRODUCTION_ENV.items()
+        if k not in ("EMAIL_PROVIDER", "POSTMARK_SERVER_TOKEN", "ANYMAIL_WEBHOOK_SECRET")
+    }
     result = manage("check", env=env)
     assert result.returncode != 0 and "Production needs a mail backend that delivers" in result.stderr
     smtp = manage("check", env={**env, "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend"})
@@ -72,15 +79,23 @@ def settings_under(monkeypatch, **env) -> dict:
     return runpy.run_path(str(settings.BASE_DIR / "config" / "settings.py"))
 
 
-@pytest.mark.parametrize(("env", "cache_url"), [
-    ({"REDIS_URL": "redis://redis.internal:6379/0"}, "redis://redis.internal:6379/1"),
-    ({"REDIS_URL": "redis://redis.internal:6379"}, "redis://redis.internal:6379/1"),
-    ({"REDIS_URL": "redis://redis.internal:6379/4"}, "redis://redis.internal:6379/5"),
-    ({"REDIS_URL": "unix:///run/redis.sock?db=2"}, "unix:///run/redis.sock?db=3"),
-    ({"REDIS_URL": "redis://redis.internal:6379/4", "CACHE_REDIS_DB": "9"}, "redis://redis.internal:6379/9"),
-    ({"REDIS_URL": "redis://redis.internal:6379/4", "CACHE_URL": "redis://cache.internal:6379/0"},
-     "redis://cache.internal:6379/0"),
-])
+@pytest.mark.parametrize(
+    ("env", "cache_url"),
+    [
+        ({"REDIS_URL": "redis://redis.internal:6379/0"}, "redis://redis.internal:6379/1"),
+        ({"REDIS_URL": "redis://redis.internal:6379"}, "redis://redis.internal:6379/1"),
+        ({"REDIS_URL": "redis://redis.internal:6379/4"}, "redis://redis.internal:6379/5"),
+        ({"REDIS_URL": "unix:///run/redis.sock?db=2"}, "unix:///run/redis.sock?db=3"),
+        (
+            {"REDIS_URL": "redis://redis.internal:6379/4", "CACHE_REDIS_DB": "9"},
+            "redis://redis.internal:6379/9",
+        ),
+        (
+            {"REDIS_URL": "redis://redis.internal:6379/4", "CACHE_URL": "redis://cache.internal:6379/0"},
+            "redis://cache.internal:6379/0",
+        ),
+    ],
+)
 def test_the_cache_takes_the_redis_database_after_the_brokers_unless_told_another(
     monkeypatch, env, cache_url
 ):

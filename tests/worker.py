@@ -87,13 +87,32 @@ class Worker:
 
     def start(self) -> "Worker":
         command = [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "--concurrency", "1",
-            "--queues", self.queue, "--hostname", f"{self.name}@%h", "--include", "tests.worker_tasks",
-            "--without-mingle", "--without-gossip", "--without-heartbeat", "--loglevel", "WARNING",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "solo",
+            "--concurrency",
+            "1",
+            "--queues",
+            self.queue,
+            "--hostname",
+            f"{self.name}@%h",
+            "--include",
+            "tests.worker_tasks",
+            "--without-mingle",
+            "--without-gossip",
+            "--without-heartbeat",
+            "--loglevel",
+            "WARNING",
         ]
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         Worker.running.append(self)
         try:
             self.ping(timeout=READY_SECONDS)
@@ -144,8 +163,11 @@ class Worker:
         """Sessions this worker still has in the test database (a killed client's backend ends a
         moment after its socket closes)."""
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                           "AND application_name = %s", [self.name])
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name = %s",
+                [self.name],
+            )
             return cursor.fetchone()[0]
 
     def exit_code(self, timeout: float = 30.0) -> int:

@@ -38,26 +38,43 @@ def set_password_link(user) -> str:
     path = reverse(
         "password_reset_confirm",
         urlconf="config.urls_tenant",
-        kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-                "token": default_token_generator.make_token(user)},
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
     )
     return connection.tenant.url(path)
 
 
 def password_reset(user, link: str) -> None:
-    send("password_reset", user.email, {"user": user, "valid_hours": settings.PASSWORD_RESET_TIMEOUT // 3600},
-         link=link, renew=(f"{__name__}.renew_password_reset", user))
+    send(
+        "password_reset",
+        user.email,
+        {"user": user, "valid_hours": settings.PASSWORD_RESET_TIMEOUT // 3600},
+        link=link,
+        renew=(f"{__name__}.renew_password_reset", user),
+    )
 
 
 def invitation(invitation, link: str) -> None:
-    send("invitation", invitation.email, {"invitation": invitation, "inviter": invitation.invited_by},
-         link=link, renew=(RESEND_INVITATION, invitation))
+    send(
+        "invitation",
+        invitation.email,
+        {"invitation": invitation, "inviter": invitation.invited_by},
+        link=link,
+        renew=(RESEND_INVITATION, invitation),
+    )
 
 
 def owner_welcome(user, link: str) -> None:
     """To a new tenant's owner: the workspace is ready, and a one-time link to set a password."""
-    send("owner_welcome", user.email, {"user": user, "valid_days": settings.PASSWORD_RESET_TIMEOUT // 86400},
-         link=link, renew=(f"{__name__}.renew_owner_welcome", user))
+    send(
+        "owner_welcome",
+        user.email,
+        {"user": user, "valid_days": settings.PASSWORD_RESET_TIMEOUT // 86400},
+        link=link,
+        renew=(f"{__name__}.renew_owner_welcome", user),
+    )
 
 
 def _check_renewable(user) -> None:

@@ -29,5 +29,8 @@ def revoke(apps, schema_editor, app_label: str, role_codenames: dict[str, list[s
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for group in Group.objects.filter(name__in=role_codenames):
-        group.permissions.remove(*Permission.objects.filter(content_type__app_label=app_label,
-                                                            codename__in=role_codenames[group.name]))
+        group.permissions.remove(
+            *Permission.objects.filter(
+                content_type__app_label=app_label, codename__in=role_codenames[group.name]
+            )
+        )

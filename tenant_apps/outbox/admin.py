@@ -20,23 +20,73 @@ from tenants.admin_site import tenant_admin_site
 
 @admin.register(OutboxMessage, site=tenant_admin_site)
 class OutboxMessageAdmin(admin.ModelAdmin):
-    list_display = ("subject", "recipients", "template", "status", "sensitive", "attempts", "created_at",
-                    "sent_at")
+    list_display = (
+        "subject",
+        "recipients",
+        "template",
+        "status",
+        "sensitive",
+        "attempts",
+        "created_at",
+        "sent_at",
+    )
     list_filter = ("status", "template", "sensitive", "created_at")
     search_fields = ("subject", "to", "provider_message_id", "=public_id")
     date_hierarchy = "created_at"
     actions = ("resend",)
     fieldsets = (
-        (None, {"fields": ("public_id", "status", "recipients", "from_email", "reply_to", "subject",
-                           "template", "sensitive")}),
+        (
+            None,
+            {
+                "fields": (
+                    "public_id",
+                    "status",
+                    "recipients",
+                    "from_email",
+                    "reply_to",
+                    "subject",
+                    "template",
+                    "sensitive",
+                )
+            },
+        ),
         ("Content", {"fields": ("text_part", "html_preview")}),
-        ("Delivery", {"fields": ("attempts", "last_error", "provider_message_id", "dedup_key",
-                                 "next_attempt_at", "created_at", "updated_at", "sent_at")}),
+        (
+            "Delivery",
+            {
+                "fields": (
+                    "attempts",
+                    "last_error",
+                    "provider_message_id",
+                    "dedup_key",
+                    "next_attempt_at",
+                    "created_at",
+                    "updated_at",
+                    "sent_at",
+                )
+            },
+        ),
     )
-    readonly_fields = ("public_id", "status", "recipients", "from_email", "reply_to", "subject", "template",
-                       "sensitive", "text_part", "html_preview", "attempts", "last_error",
-                       "provider_message_id", "dedup_key", "next_attempt_at", "created_at", "updated_at",
-                       "sent_at")
+    readonly_fields = (
+        "public_id",
+        "status",
+        "recipients",
+        "from_email",
+        "reply_to",
+        "subject",
+        "template",
+        "sensitive",
+        "text_part",
+        "html_preview",
+        "attempts",
+        "last_error",
+        "provider_message_id",
+        "dedup_key",
+        "next_attempt_at",
+        "created_at",
+        "updated_at",
+        "sent_at",
+    )
 
     @admin.display(description="To")
     def recipients(self, obj):
@@ -52,8 +102,10 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         if not html:
             return "-"
         # srcdoc is escaped by format_html; an empty sandbox runs no script and reaches nothing.
-        return format_html('<iframe sandbox="" srcdoc="{}" '
-                           'style="width:100%;height:24em;border:1px solid #ccc"></iframe>', html)
+        return format_html(
+            '<iframe sandbox="" srcdoc="{}" style="width:100%;height:24em;border:1px solid #ccc"></iframe>',
+            html,
+        )
 
     def has_view_permission(self, request, obj=None):
         return services.can_read_outbox(request.user)

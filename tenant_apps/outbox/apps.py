@@ -17,5 +17,6 @@ class OutboxConfig(AppConfig):
 
         tracking.connect(outbox_tracking.on_tracking_event, dispatch_uid="outbox_tracking_event")
         # A reactivated tenant's emails, held while it was suspended, leave at once.
-        post_save.connect(services.on_tenant_saved, sender="tenants.Tenant",
-                          dispatch_uid="outbox_tenant_saved")
+        post_save.connect(
+            services.on_tenant_saved, sender="tenants.Tenant", dispatch_uid="outbox_tenant_saved"
+        )

@@ -73,8 +73,10 @@ class OutboxMessage(models.Model):
     def delivered_bodies(self) -> tuple[str, str]:
         """(text, html) as the recipient gets them: the secrets filled in. Raises
         sensitive.MissingSecret when a secret is gone (the row was sent or failed)."""
-        return (sensitive.fill(self.body_text, self.secret_values),
-                sensitive.fill(self.body_html, self.secret_values, html=True))
+        return (
+            sensitive.fill(self.body_text, self.secret_values),
+            sensitive.fill(self.body_html, self.secret_values, html=True),
+        )
 
     def readable_bodies(self) -> tuple[str, str]:
         """(text, html) as anyone else may read them: no secret, each placeholder said in words."""

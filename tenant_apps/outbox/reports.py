@@ -17,8 +17,14 @@ def email_counts_by_schema(schemas: list[str], hours: int = 24) -> dict[str, dic
     """``{schema: {status: count}}`` for the emails created in the last ``hours``, worst first,
     in one statement whatever the number of schemas."""
     since = timezone.now() - timedelta(hours=hours)
-    rows = query_each_schema(schemas, OutboxMessage._meta.db_table, "status, count(*)",
-                             "WHERE created_at > %s GROUP BY status", [since])
+    rows = query_each_schema(
+        schemas,
+        OutboxMessage._meta.db_table,
+        "status, count(*)",
+        "WHERE created_at > %s GROUP BY status",
+        [since],
+    )
+
     def worst_first(row):
         schema, status, _ = row
         return schema, STATUS_ORDER.index(status) if status in STATUS_ORDER else len(STATUS_ORDER)
@@ -32,6 +38,11 @@ def email_counts_by_schema(schemas: list[str], hours: int = 24) -> dict[str, dic
 def email_counts_html(counts: dict[str, int] | None) -> str:
     if not counts:
         return "-"
-    return format_html_join(", ", '<span style="{}">{} {}</span>', (
-        ("color:#c53030;font-weight:bold" if status in ALARMING else "", status, n)
-        for status, n in counts.items()))
+    return format_html_join(
+        ", ",
+        '<span style="{}">{} {}</span>',
+        (
+            ("color:#c53030;font-weight:bold" if status in ALARMING else "", status, n)
+            for status, n in counts.items()
+        ),
+    )

@@ -93,15 +93,18 @@ def classify(exc: BaseException) -> type[Exception]:
 def backoff_seconds(attempts: int) -> float:
     """Exponential backoff with jitter: base * 2**(attempts-1), capped, then drawn from its upper
     half, so retries of many rows failed together spread out instead of arriving in step."""
-    ceiling = min(settings.OUTBOX_RETRY_MAX_SECONDS,
-                  settings.OUTBOX_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    ceiling = min(
+        settings.OUTBOX_RETRY_MAX_SECONDS, settings.OUTBOX_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+    )
     return random.uniform(ceiling / 2, ceiling)
 
 
 def claim(message_id: int) -> OutboxMessage | None:
     now = timezone.now()
     claimed = OutboxMessage.objects.filter(
-        id=message_id, status=Status.QUEUED, next_attempt_at__lte=now + CLOCK_SKEW,
+        id=message_id,
+        status=Status.QUEUED,
+        next_attempt_at__lte=now + CLOCK_SKEW,
     ).update(status=Status.SENDING, attempts=F("attempts") + 1, updated_at=now)
     if claimed != 1:
         return None
@@ -132,8 +135,12 @@ def build_email(message: OutboxMessage) -> EmailMultiAlternatives:
         headers["Message-ID"] = f"<{message.dedup_key}@{settings.BASE_DOMAIN}>"
     text, html = message.delivered_bodies()
     email = EmailMultiAlternatives(
-        subject=message.subject, body=text, from_email=message.from_email, to=list(message.to),
-        reply_to=[message.reply_to] if message.reply_to else None, headers=headers,
+        subject=message.subject,
+        body=text,
+        from_email=message.from_email,
+        to=list(message.to),
+        reply_to=[message.reply_to] if message.reply_to else None,
+        headers=headers,
     )
     if html:
         email.attach_alternative(html, "text/html")
@@ -216,8 +223,13 @@ def deliver_message(message_id: int) -> str:
 def mark_sent(message: OutboxMessage, provider_id: str) -> None:
     now = timezone.now()
     OutboxMessage.objects.filter(id=message.id, status=Status.SENDING).update(
-        status=Status.SENT, provider_message_id=provider_id[:255], sent_at=now, updated_at=now, last_error="",
-        secret_values={})
+        status=Status.SENT,
+        provider_message_id=provider_id[:255],
+        sent_at=now,
+        updated_at=now,
+        last_error="",
+        secret_values={},
+    )
 
 
 def describe_error(exc: BaseException, email) -> str:
@@ -236,13 +248,22 @@ def record_failure(message: OutboxMessage, exc: BaseException, error: str) -> st
     if kind is TransientError and message.attempts < settings.OUTBOX_MAX_ATTEMPTS:
         delay = backoff_seconds(message.attempts)
         OutboxMessage.objects.filter(id=message.id, status=Status.SENDING).update(
-            status=Status.QUEUED, next_attempt_at=now + timedelta(seconds=delay), last_error=error,
-            updated_at=now)
-        logger.info("outbox message %s: attempt %d failed (%s), retrying in %.1fs",
-                    message.id, message.attempts, error, delay)
+            status=Status.QUEUED,
+            next_attempt_at=now + timedelta(seconds=delay),
+            last_error=error,
+            updated_at=now,
+        )
+        logger.info(
+            "outbox message %s: attempt %d failed (%s), retrying in %.1fs",
+            message.id,
+            message.attempts,
+            error,
+            delay,
+        )
         enqueue_send(message.id, connection.schema_name, countdown=delay)
         return "retry"
     OutboxMessage.objects.filter(id=message.id, status=Status.SENDING).update(
-        status=Status.FAILED, last_error=error, updated_at=now, secret_values={})
+        status=Status.FAILED, last_error=error, updated_at=now, secret_values={}
+    )
     logger.warning("outbox message %s failed after %d attempt(s): %s", message.id, message.attempts, error)
     return "failed"

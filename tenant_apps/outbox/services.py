@@ -61,20 +61,24 @@ class CannotResend(Exception):
 
 
 def can_read_outbox(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_active
-                and user.has_perm("outbox.view_outboxmessage"))
+    return bool(
+        user and user.is_authenticated and user.is_active and user.has_perm("outbox.view_outboxmessage")
+    )
 
 
 def can_resend_messages(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_active
-                and user.has_perm("outbox.change_outboxmessage"))
+    return bool(
+        user and user.is_authenticated and user.is_active and user.has_perm("outbox.change_outboxmessage")
+    )
 
 
 def _current_tenant():
     tenant = getattr(connection, "tenant", None)
     if tenant is None or connection.schema_name == get_public_schema_name():
-        raise RuntimeError("queue_email needs a tenant's schema: call it inside the tenant's request or "
-                           "tenant_context(tenant).")
+        raise RuntimeError(
+            "queue_email needs a tenant's schema: call it inside the tenant's request or "
+            "tenant_context(tenant)."
+        )
     return tenant
 
 
@@ -104,9 +108,15 @@ def render_email(template: str, context: dict) -> tuple[str, str, str]:
     return subject, text, html
 
 
-def queue_email(to: list[str], template: str, context: dict, *, reply_to: str | None = None,
-                secrets: dict[str, str] | None = None,
-                renew: tuple[str, object] | None = None) -> OutboxMessage:
+def queue_email(
+    to: list[str],
+    template: str,
+    context: dict,
+    *,
+    reply_to: str | None = None,
+    secrets: dict[str, str] | None = None,
+    renew: tuple[str, object] | None = None,
+) -> OutboxMessage:
     """Render an email now, branded for the current tenant, and queue it for sending.
 
     The row is written in the caller's transaction; the send task is enqueued when that transaction
@@ -138,16 +148,24 @@ def queue_email(to: list[str], template: str, context: dict, *, reply_to: str | 
         if placeholders[name] in subject:
             raise ValueError(f"the subject of {template} shows the secret {name!r}: the admin lists subjects")
         if any(value in part for part in (subject, text, html)) or escape(value) in html:
-            raise ValueError(f"{template} was rendered with the value of the secret {name!r}: pass it only "
-                             "through secrets=")
+            raise ValueError(
+                f"{template} was rendered with the value of the secret {name!r}: pass it only "
+                "through secrets="
+            )
     fields = {}
     if secrets:
         values = {placeholders[name]: value for name, value in secrets.items()}
         fields = {"sensitive": True, "secret_values": values, "renewal": _renewal(renew)}
     with transaction.atomic():
         message = OutboxMessage.objects.create(
-            to=list(to), from_email=sender_for(tenant), reply_to=reply_to or tenant.email_reply_to or "",
-            template=template, subject=subject, body_text=text, body_html=html, **fields,
+            to=list(to),
+            from_email=sender_for(tenant),
+            reply_to=reply_to or tenant.email_reply_to or "",
+            template=template,
+            subject=subject,
+            body_text=text,
+            body_html=html,
+            **fields,
         )
     enqueue_after_commit(message.id)
     queued_now = _queued_now.get()
@@ -179,12 +197,20 @@ def enqueue_send(message_id: int, schema: str, *, countdown: float | None = None
     """
     try:
         app.send_task(
-            SEND_TASK, (message_id,), countdown=countdown, headers={"_schema_name": schema},
-            retry=True, retry_policy=ENQUEUE_RETRY_POLICY,
+            SEND_TASK,
+            (message_id,),
+            countdown=countdown,
+            headers={"_schema_name": schema},
+            retry=True,
+            retry_policy=ENQUEUE_RETRY_POLICY,
         )
     except Exception:  # kombu's OperationalError, redis' ConnectionError, a DNS failure...
-        logger.warning("could not enqueue outbox message %s of %s; it stays queued for the recovery job",
-                       message_id, schema, exc_info=True)
+        logger.warning(
+            "could not enqueue outbox message %s of %s; it stays queued for the recovery job",
+            message_id,
+            schema,
+            exc_info=True,
+        )
         return False
     return True
 
@@ -204,7 +230,8 @@ def resend(actor, message: OutboxMessage) -> bool:
     now = timezone.now()
     with transaction.atomic():
         updated = OutboxMessage.objects.filter(pk=message.pk, status=Status.FAILED, sensitive=False).update(
-            status=Status.QUEUED, attempts=0, next_attempt_at=now, last_error="", updated_at=now)
+            status=Status.QUEUED, attempts=0, next_attempt_at=now, last_error="", updated_at=now
+        )
         if updated:
             enqueue_after_commit(message.pk)
     return bool(updated)
@@ -235,8 +262,11 @@ def _renew(actor, message: OutboxMessage) -> bool:
         return False
     with transaction.atomic():
         # The claim: a second resend, by anyone, finds the renewal gone.
-        claimed = (OutboxMessage.objects.filter(pk=message.pk, status=Status.FAILED, sensitive=True)
-                   .exclude(renewal={}).update(renewal={}, updated_at=timezone.now()))
+        claimed = (
+            OutboxMessage.objects.filter(pk=message.pk, status=Status.FAILED, sensitive=True)
+            .exclude(renewal={})
+            .update(renewal={}, updated_at=timezone.now())
+        )
         if not claimed:
             return False
         function = _renewal_function(renewal["call"])
@@ -279,8 +309,11 @@ def release_queued() -> int:
     """Enqueue, in the current tenant's schema, every queued row that is due: what waited while the
     tenant was suspended leaves as soon as it is reactivated. Returns how many."""
     now = timezone.now()
-    due = list(OutboxMessage.objects.filter(status=Status.QUEUED, next_attempt_at__lte=now)
-               .values_list("id", flat=True)[:10000])
+    due = list(
+        OutboxMessage.objects.filter(status=Status.QUEUED, next_attempt_at__lte=now).values_list(
+            "id", flat=True
+        )[:10000]
+    )
     for message_id in due:
         enqueue_after_commit(message_id)
     if due:
@@ -308,31 +341,48 @@ def recover_stalled() -> dict[str, int]:
     queued_cutoff = now - timedelta(seconds=settings.OUTBOX_QUEUED_GRACE_SECONDS)
     sending_cutoff = now - timedelta(seconds=settings.OUTBOX_SENDING_TIMEOUT_SECONDS)
     with transaction.atomic():
-        late = list(OutboxMessage.objects.filter(status=Status.QUEUED, next_attempt_at__lt=queued_cutoff)
-                    .values_list("id", flat=True)[:1000])
+        late = list(
+            OutboxMessage.objects.filter(status=Status.QUEUED, next_attempt_at__lt=queued_cutoff).values_list(
+                "id", flat=True
+            )[:1000]
+        )
         if late:
             OutboxMessage.objects.filter(id__in=late, status=Status.QUEUED).update(next_attempt_at=now)
-        stuck = list(OutboxMessage.objects.filter(status=Status.SENDING, updated_at__lt=sending_cutoff)
-                     .values_list("id", flat=True)[:1000])
+        stuck = list(
+            OutboxMessage.objects.filter(status=Status.SENDING, updated_at__lt=sending_cutoff).values_list(
+                "id", flat=True
+            )[:1000]
+        )
         requeued = []
         for message_id in stuck:
             # Conditional: a worker that was only slow may have written its result meanwhile.
-            still_stuck = OutboxMessage.objects.filter(id=message_id, status=Status.SENDING,
-                                                       updated_at__lt=sending_cutoff)
+            still_stuck = OutboxMessage.objects.filter(
+                id=message_id, status=Status.SENDING, updated_at__lt=sending_cutoff
+            )
             # A row that kills its worker every time must not loop forever: its attempts run out too.
             if still_stuck.filter(attempts__gte=settings.OUTBOX_MAX_ATTEMPTS).update(
-                    status=Status.FAILED, updated_at=now, secret_values={},
-                    last_error="the worker was lost while sending, on every attempt "
-                               "(the provider may have it)"):
+                status=Status.FAILED,
+                updated_at=now,
+                secret_values={},
+                last_error="the worker was lost while sending, on every attempt (the provider may have it)",
+            ):
                 continue
-            if still_stuck.update(status=Status.QUEUED, next_attempt_at=now, updated_at=now,
-                                  last_error="re-queued: the worker was lost while sending"):
+            if still_stuck.update(
+                status=Status.QUEUED,
+                next_attempt_at=now,
+                updated_at=now,
+                last_error="re-queued: the worker was lost while sending",
+            ):
                 requeued.append(message_id)
         for message_id in late + requeued:
             enqueue_after_commit(message_id)
     if late or requeued:
-        logger.warning("outbox recovery in %s: %d late queued, %d stuck sending re-queued",
-                       connection.schema_name, len(late), len(requeued))
+        logger.warning(
+            "outbox recovery in %s: %d late queued, %d stuck sending re-queued",
+            connection.schema_name,
+            len(late),
+            len(requeued),
+        )
     return {"queued": len(late), "sending": len(requeued)}
 
 
@@ -349,7 +399,11 @@ def on_tenant_saved(sender, instance, created, update_fields=None, **kwargs):
 
 def _enqueue_release(schema: str) -> None:
     try:
-        app.send_task("outbox.release_queued", headers={"_schema_name": schema},
-                      retry=True, retry_policy=ENQUEUE_RETRY_POLICY)
+        app.send_task(
+            "outbox.release_queued",
+            headers={"_schema_name": schema},
+            retry=True,
+            retry_policy=ENQUEUE_RETRY_POLICY,
+        )
     except Exception:  # the broker is down: the recovery job releases them later
         logger.warning("could not enqueue the release of %s's queued emails", schema, exc_info=True)

@@ -91,10 +91,14 @@ def tracking_webhook(request, *args, **kwargs):
     if path is None:
         return HttpResponseNotFound("No email provider is configured.", content_type="text/plain")
     if not webhook_secret():
-        logger.error("email tracking webhook refused: EMAIL_PROVIDER=%s but ANYMAIL_WEBHOOK_SECRET is not "
-                     "set, so events cannot be authenticated", settings.EMAIL_PROVIDER)
-        return HttpResponse("The email tracking webhook is not configured.", status=503,
-                            content_type="text/plain")
+        logger.error(
+            "email tracking webhook refused: EMAIL_PROVIDER=%s but ANYMAIL_WEBHOOK_SECRET is not "
+            "set, so events cannot be authenticated",
+            settings.EMAIL_PROVIDER,
+        )
+        return HttpResponse(
+            "The email tracking webhook is not configured.", status=503, content_type="text/plain"
+        )
     try:
         if request.method == "POST":
             check_body(request.body)
@@ -209,8 +213,13 @@ def on_tracking_event(sender, event, esp_name, **kwargs):
     outbox_id = outbox_id_of(event)
     reason = " ".join(_text(part, "description", 2000) for part in (event.reject_reason, event.description))
     if schema in (None, get_public_schema_name()) or not Tenant.objects.filter(schema_name=schema).exists():
-        logger.info("%s %s event for message %s names no known tenant (%r); ignored",
-                    esp_name, event.event_type, message_id, schema)
+        logger.info(
+            "%s %s event for message %s names no known tenant (%r); ignored",
+            esp_name,
+            event.event_type,
+            message_id,
+            schema,
+        )
         return
     new_status, from_statuses = transition
     with schema_context(schema):
@@ -224,7 +233,14 @@ def on_tracking_event(sender, event, esp_name, **kwargs):
         error = ""
         if new_status in (Status.BOUNCED, Status.COMPLAINED):
             error = f"{esp_name} {event.event_type}: {reason}".strip()
-        changed = rows.update(status=new_status, updated_at=timezone.now(),
-                              **({"last_error": error[:2000]} if error else {}))
-    logger.info("%s %s event for message %s in %s: %d row(s) updated",
-                esp_name, event.event_type, message_id, schema, changed)
+        changed = rows.update(
+            status=new_status, updated_at=timezone.now(), **({"last_error": error[:2000]} if error else {})
+        )
+    logger.info(
+        "%s %s event for message %s in %s: %d row(s) updated",
+        esp_name,
+        event.event_type,
+        message_id,
+        schema,
+        changed,
+    )

@@ -64,8 +64,16 @@ class ProjectAdmin(WorkspaceAdmin):
     list_display = ("name", "archived", "created_by", "created_at")
     list_filter = ("archived", "created_at")
     search_fields = ("name", "description")
-    fields = ("name", "description", "archived", "public_id", "created_by", "archived_at", "created_at",
-              "updated_at")
+    fields = (
+        "name",
+        "description",
+        "archived",
+        "public_id",
+        "created_by",
+        "archived_at",
+        "created_at",
+        "updated_at",
+    )
     readonly_fields = ("public_id", "created_by", "archived_at", "created_at", "updated_at")
     list_select_related = ("created_by",)
     inlines = [TaskInline]
@@ -91,8 +99,14 @@ class ProjectAdmin(WorkspaceAdmin):
             stored = Project.objects.get(pk=obj.pk)
             _saved_as(obj, services.update_project(request.user, stored, **data))
         else:
-            _saved_as(obj, services.create_project(request.user, name=form.cleaned_data["name"],
-                                                   description=form.cleaned_data.get("description", "")))
+            _saved_as(
+                obj,
+                services.create_project(
+                    request.user,
+                    name=form.cleaned_data["name"],
+                    description=form.cleaned_data.get("description", ""),
+                ),
+            )
 
     def delete_model(self, request, obj):
         services.delete_project(request.user, obj)
@@ -124,8 +138,19 @@ class TaskAdmin(WorkspaceAdmin):
     list_display = ("title", "project", "status", "priority", "assignee", "due_date", "created_at")
     list_filter = ("status", "priority", "due_date", "project")
     search_fields = ("title", "description", "project__name", "assignee__email", "assignee__full_name")
-    fields = ("project", "title", "description", "status", "priority", "assignee", "due_date", "public_id",
-              "created_by", "created_at", "updated_at")
+    fields = (
+        "project",
+        "title",
+        "description",
+        "status",
+        "priority",
+        "assignee",
+        "due_date",
+        "public_id",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )
     readonly_fields = ("public_id", "created_by", "created_at", "updated_at")
     autocomplete_fields = ("project", "assignee")
     list_select_related = ("project", "assignee")

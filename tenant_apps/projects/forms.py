@@ -46,9 +46,16 @@ class TaskFilterForm(forms.Form):
 
     status = forms.ChoiceField(choices=[("", "Any status"), *Task.Status.choices], required=False)
     assignee = forms.ChoiceField(required=False)
-    due = forms.ChoiceField(required=False, choices=[("", "Any time"), ("overdue", "Overdue"),
-                                                     ("today", "Due today"), ("week", "Due within 7 days"),
-                                                     ("none", "No due date")])
+    due = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Any time"),
+            ("overdue", "Overdue"),
+            ("today", "Due today"),
+            ("week", "Due within 7 days"),
+            ("none", "No due date"),
+        ],
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

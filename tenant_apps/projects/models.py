@@ -17,8 +17,9 @@ class Project(models.Model):
     description = models.TextField(blank=True, max_length=5000)
     archived = models.BooleanField(default=False)
     archived_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -49,11 +50,21 @@ class Task(models.Model):
     description = models.TextField(blank=True, max_length=20000)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.TODO)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
-    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="assigned_tasks")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tasks",
+    )
     due_date = models.DateField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="created_tasks")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="created_tasks",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -71,13 +82,17 @@ class Task(models.Model):
 
     @property
     def is_overdue(self) -> bool:
-        return bool(self.due_date and self.status != self.Status.DONE and self.due_date < timezone.localdate())
+        return bool(
+            self.due_date and self.status != self.Status.DONE and self.due_date < timezone.localdate()
+        )
 
 
 class Comment(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="comments")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     body = models.TextField(max_length=10000)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -93,8 +108,9 @@ class Comment(models.Model):
 class NotificationPreferences(models.Model):
     """Which project emails a user receives; a missing row means all of them."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="notification_preferences")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
     assignment = models.BooleanField("when a task is assigned to me", default=True)
     comments = models.BooleanField("when someone comments on my tasks", default=True)
     digest = models.BooleanField("a daily digest of my tasks due soon", default=True)
@@ -102,6 +118,9 @@ class NotificationPreferences(models.Model):
 
     class Meta:
         verbose_name_plural = "notification preferences"
+
+    def __str__(self):
+        return f"Email preferences of {self.user}"
 
 
 class DigestDelivery(models.Model):
@@ -114,3 +133,6 @@ class DigestDelivery(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "day"], name="one_digest_per_user_per_day")]
+
+    def __str__(self):
+        return f"Digest of {self.day} for {self.user}"

@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 # --- Who may do what ---------------------------------------------------------------------------
 
+
 def _has(user, perm: str) -> bool:
     return bool(user and user.is_authenticated and user.is_active and user.has_perm(perm))
 
@@ -87,6 +88,7 @@ def require(allowed: bool) -> None:
 
 # --- Notification preferences ------------------------------------------------------------------
 
+
 def preferences_for(user) -> NotificationPreferences:
     """The user's preferences; defaults (everything on) when they never saved any."""
     return NotificationPreferences.objects.filter(user=user).first() or NotificationPreferences(user=user)
@@ -109,6 +111,7 @@ def update_preferences(actor, **flags) -> NotificationPreferences:
 
 
 # --- Projects ----------------------------------------------------------------------------------
+
 
 def create_project(actor, *, name: str, description: str = "") -> Project:
     require(can_create_project(actor))
@@ -173,15 +176,31 @@ def check_task(task: Task | None, fields: dict) -> None:
         raise ValidationError(errors)
 
 
-def create_task(actor, project: Project, *, title: str, description: str = "", status: str = Task.Status.TODO,
-                priority: int = Task.Priority.NORMAL, assignee=None, due_date=None) -> Task:
+def create_task(
+    actor,
+    project: Project,
+    *,
+    title: str,
+    description: str = "",
+    status: str = Task.Status.TODO,
+    priority: int = Task.Priority.NORMAL,
+    assignee=None,
+    due_date=None,
+) -> Task:
     """Add a task to ``project``; its assignee (other than the actor) is told by email."""
     require(can_create_task(actor, project))
     check_task(None, {"project": project, "assignee": assignee})
     with transaction.atomic():
-        task = Task.objects.create(project=project, title=title.strip(), description=description,
-                                   status=status, priority=priority, assignee=assignee, due_date=due_date,
-                                   created_by=actor)
+        task = Task.objects.create(
+            project=project,
+            title=title.strip(),
+            description=description,
+            status=status,
+            priority=priority,
+            assignee=assignee,
+            due_date=due_date,
+            created_by=actor,
+        )
         _tell_assignee(task, actor)
     return task
 
@@ -214,6 +233,7 @@ def delete_task(actor, task: Task) -> None:
 
 # --- Comments ----------------------------------------------------------------------------------
 
+
 def add_comment(actor, task: Task, body: str) -> Comment:
     """Comment on a task; the assignee and the task's creator are told, never the author."""
     require(can_comment(actor, task))
@@ -222,8 +242,11 @@ def add_comment(actor, task: Task, body: str) -> Comment:
         raise ValidationError({"body": ["A comment cannot be empty."]})
     with transaction.atomic():
         comment = Comment.objects.create(task=task, author=actor, body=body)
-        recipients = {user.pk: user for user in (task.assignee, task.created_by)
-                      if user is not None and user.pk != actor.pk and user.is_active}
+        recipients = {
+            user.pk: user
+            for user in (task.assignee, task.created_by)
+            if user is not None and user.pk != actor.pk and user.is_active
+        }
         for user in recipients.values():
             if wants_email(user, "comments"):
                 emails.comment_added(comment, user)
@@ -237,6 +260,7 @@ def delete_comment(actor, comment: Comment) -> None:
 
 # --- The daily digest --------------------------------------------------------------------------
 
+
 def queue_due_digests(day: datetime.date | None = None) -> int:
     """Queue, in the current tenant, one digest per user with open tasks due ``day`` (today) or the
     day after, in active projects, unless they turned digests off. Returns how many.
@@ -248,10 +272,15 @@ def queue_due_digests(day: datetime.date | None = None) -> int:
     today = day or timezone.localdate()
     tomorrow = today + datetime.timedelta(days=1)
     opted_out = NotificationPreferences.objects.filter(digest=False).values("user_id")
-    due = (Task.objects.filter(due_date__gte=today, due_date__lte=tomorrow, assignee__is_active=True,
-                               project__archived=False)
-           .exclude(status=Task.Status.DONE).exclude(assignee_id__in=opted_out)
-           .select_related("assignee", "project").order_by("assignee_id", "due_date", "-priority"))
+    due = (
+        Task.objects.filter(
+            due_date__gte=today, due_date__lte=tomorrow, assignee__is_active=True, project__archived=False
+        )
+        .exclude(status=Task.Status.DONE)
+        .exclude(assignee_id__in=opted_out)
+        .select_related("assignee", "project")
+        .order_by("assignee_id", "due_date", "-priority")
+    )
     by_user: dict[int, list[Task]] = {}
     for task in due:
         by_user.setdefault(task.assignee_id, []).append(task)
@@ -269,12 +298,19 @@ def queue_due_digests(day: datetime.date | None = None) -> int:
 
 # --- Reading -----------------------------------------------------------------------------------
 
+
 def workspace_members():
     """Active users who hold a role here (the people tasks can be assigned to)."""
     return (
-        get_user_model().objects.filter(is_active=True)
-        .filter(Q(is_superuser=True) | Q(groups__permissions__codename="view_project",
-                                          groups__permissions__content_type__app_label="projects"))
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(
+            Q(is_superuser=True)
+            | Q(
+                groups__permissions__codename="view_project",
+                groups__permissions__content_type__app_label="projects",
+            )
+        )
         .distinct()
         .order_by("full_name", "email")
     )

@@ -42,12 +42,18 @@ def _apply_errors(form, exc: ValidationError):
 @member_required
 def project_list(request):
     show_archived = request.GET.get("archived") == "1"
-    projects = (Project.objects.filter(archived=show_archived)
-                .annotate(open_tasks=Count("tasks", filter=~Q(tasks__status=Task.Status.DONE)),
-                          all_tasks=Count("tasks")))
-    return render(request, "projects/project_list.html", {
-        "nav": "projects", "projects": projects, "show_archived": show_archived,
-    })
+    projects = Project.objects.filter(archived=show_archived).annotate(
+        open_tasks=Count("tasks", filter=~Q(tasks__status=Task.Status.DONE)), all_tasks=Count("tasks")
+    )
+    return render(
+        request,
+        "projects/project_list.html",
+        {
+            "nav": "projects",
+            "projects": projects,
+            "show_archived": show_archived,
+        },
+    )
 
 
 @member_required
@@ -67,11 +73,17 @@ def project_detail(request, public_id):
     tasks = project.tasks.select_related("assignee")
     if filters.is_valid():
         tasks = services.filter_tasks(tasks, user=request.user, **filters.cleaned_data)
-    return render(request, "projects/project_detail.html", {
-        "project": project, "tasks": tasks, "filters": filters,
-        "can_archive": services.can_archive_project(request.user, project),
-        "can_delete": services.can_delete_project(request.user, project),
-    })
+    return render(
+        request,
+        "projects/project_detail.html",
+        {
+            "project": project,
+            "tasks": tasks,
+            "filters": filters,
+            "can_archive": services.can_archive_project(request.user, project),
+            "can_delete": services.can_delete_project(request.user, project),
+        },
+    )
 
 
 @member_required
@@ -104,8 +116,11 @@ def project_delete(request, public_id):
         services.delete_project(request.user, project)
         messages.success(request, f"Project “{project.name}” deleted.")
         return redirect("projects:list")
-    return render(request, "projects/confirm_delete.html", {"object": project, "kind": "project",
-                                                            "cancel_url": project_url(project)})
+    return render(
+        request,
+        "projects/confirm_delete.html",
+        {"object": project, "kind": "project", "cancel_url": project_url(project)},
+    )
 
 
 def project_url(project):
@@ -142,11 +157,17 @@ def task_detail(request, public_id):
         else:
             messages.success(request, "Comment added.")
             return redirect("projects:task", task.public_id)
-    return render(request, "projects/task_detail.html", {
-        "task": task, "project": task.project, "form": form,
-        "comments": task.comments.select_related("author"),
-        "can_delete": services.can_delete_task(request.user, task),
-    })
+    return render(
+        request,
+        "projects/task_detail.html",
+        {
+            "task": task,
+            "project": task.project,
+            "form": form,
+            "comments": task.comments.select_related("author"),
+            "can_delete": services.can_delete_task(request.user, task),
+        },
+    )
 
 
 @member_required
@@ -177,14 +198,18 @@ def task_delete(request, public_id):
         services.delete_task(request.user, task)
         messages.success(request, f"Task “{task.title}” deleted.")
         return redirect("projects:project", task.project.public_id)
-    return render(request, "projects/confirm_delete.html", {
-        "object": task, "kind": "task", "cancel_url": project_url(task.project)})
+    return render(
+        request,
+        "projects/confirm_delete.html",
+        {"object": task, "kind": "task", "cancel_url": project_url(task.project)},
+    )
 
 
 @member_required
 def my_tasks(request):
-    tasks = (Task.objects.filter(assignee=request.user).exclude(status=Task.Status.DONE)
-             .select_related("project"))
+    tasks = (
+        Task.objects.filter(assignee=request.user).exclude(status=Task.Status.DONE).select_related("project")
+    )
     return render(request, "projects/my_tasks.html", {"nav": "my_tasks", "tasks": tasks})
 
 

@@ -60,11 +60,15 @@ def bad_date_filters(model_admin) -> list[str]:
             continue
         name = field.name
         queries += [
-            f"{name}__year={HUGE_YEAR}", f"{name}__year=10000", f"{name}__iso_year=10000",
-            f"{name}__year__gt=99999", f"{name}__date__year=99999",
+            f"{name}__year={HUGE_YEAR}",
+            f"{name}__year=10000",
+            f"{name}__iso_year=10000",
+            f"{name}__year__gt=99999",
+            f"{name}__date__year=99999",
             f"{name}__gte=9999999-01-01",
             # Valid ISO dates whose UTC time is out of Python's range, or whose offset PostgreSQL refuses.
-            f"{name}__gte=0001-01-01T00:00:00%2B23:59", f"{name}__gte=9999-12-31T23:59:59-23:59",
+            f"{name}__gte=0001-01-01T00:00:00%2B23:59",
+            f"{name}__gte=9999-12-31T23:59:59-23:59",
         ]
     if hierarchy := model_admin.date_hierarchy:
         queries += [
@@ -78,8 +82,10 @@ def bad_date_filters(model_admin) -> list[str]:
 
 
 def changelists(site):
-    return [(f"/admin/{model._meta.app_label}/{model._meta.model_name}/", model_admin)
-            for model, model_admin in site._registry.items()]
+    return [
+        (f"/admin/{model._meta.app_label}/{model._meta.model_name}/", model_admin)
+        for model, model_admin in site._registry.items()
+    ]
 
 
 def assert_unusable_dates_are_ignored(client, site):

@@ -18,7 +18,9 @@ def client_on(where, request):
 
 
 @pytest.mark.parametrize("where", HOSTS)
-@pytest.mark.parametrize("path", ["/api/v1/no-such-thing/", "/api/v2/", "/api/", "/api", "/api/v1/tenants/x/y/z/"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/no-such-thing/", "/api/v2/", "/api/", "/api", "/api/v1/tenants/x/y/z/"]
+)
 def test_an_unknown_api_url_answers_json_in_the_api_error_format(request, where, path):
     response = client_on(where, request).get(path)
     assert response.status_code == 404
@@ -28,7 +30,9 @@ def test_an_unknown_api_url_answers_json_in_the_api_error_format(request, where,
 
 @pytest.mark.parametrize("where", HOSTS)
 def test_an_unknown_api_url_is_json_whatever_the_method(request, where):
-    response = client_on(where, request).post("/api/v1/no-such-thing/", {"a": 1}, content_type="application/json")
+    response = client_on(where, request).post(
+        "/api/v1/no-such-thing/", {"a": 1}, content_type="application/json"
+    )
     assert response.status_code == 404 and response.json() == {"detail": "Not found."}
 
 

@@ -22,8 +22,10 @@ def refreshed(tenant, user):
 def test_every_schema_has_the_three_role_groups_with_their_permissions(tenant, other_tenant, schema):
     connection.set_schema(schema)
     # The accounts app's own permissions (other apps add theirs to the same groups).
-    perms = {g.name: {p.codename for p in g.permissions.filter(content_type__app_label="accounts")}
-             for g in Group.objects.all()}
+    perms = {
+        g.name: {p.codename for p in g.permissions.filter(content_type__app_label="accounts")}
+        for g in Group.objects.all()
+    }
     assert {"owner", "admin", "member"} <= set(perms)
     assert {"manage_users", "manage_owners"} <= perms["owner"]
     assert "manage_users" in perms["admin"] and "manage_owners" not in perms["admin"]

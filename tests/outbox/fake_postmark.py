@@ -98,8 +98,16 @@ class FakePostmark:
     def _record_acceptance(self, submission: Submission, data) -> list[dict]:
         """Give each message of the request a MessageID, as Postmark does when it accepts them."""
         messages = data if isinstance(data, list) else [data]
-        answers = [{"To": one.get("To", ""), "SubmittedAt": "2026-01-01T00:00:00Z",
-                    "MessageID": str(uuid.uuid4()), "ErrorCode": 0, "Message": "OK"} for one in messages]
+        answers = [
+            {
+                "To": one.get("To", ""),
+                "SubmittedAt": "2026-01-01T00:00:00Z",
+                "MessageID": str(uuid.uuid4()),
+                "ErrorCode": 0,
+                "Message": "OK",
+            }
+            for one in messages
+        ]
         submission.message_id = answers[0]["MessageID"]
         submission.accepted_at = time.time()
         return answers
@@ -122,8 +130,9 @@ class FakePostmark:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 data = json.loads(body or b"{}")
                 answer = fake._next_answer()
-                submission = Submission(path=self.path, headers=dict(self.headers), data=data, at=arrived,
-                                        answer=answer)
+                submission = Submission(
+                    path=self.path, headers=dict(self.headers), data=data, at=arrived, answer=answer
+                )
                 with fake._lock:
                     fake.submissions.append(submission)
                 if self.headers.get("X-Postmark-Server-Token") in (None, ""):

@@ -20,10 +20,18 @@ def sign_in(client, email):
 
 def make_row(schema: str, status: str = Status.SENT, subject: str = "Hello", **fields) -> OutboxMessage:
     with schema_context(schema):
-        return OutboxMessage.objects.create(**{
-            "to": ["ann@example.com"], "from_email": "Acme <no-reply@platform.test>",
-            "template": "outboxtest/hello", "subject": subject, "body_text": "Hi Ann, plain text.",
-            "body_html": "<p>Hi <b>Ann</b></p>", "status": status, **fields})
+        return OutboxMessage.objects.create(
+            **{
+                "to": ["ann@example.com"],
+                "from_email": "Acme <no-reply@platform.test>",
+                "template": "outboxtest/hello",
+                "subject": subject,
+                "body_text": "Hi Ann, plain text.",
+                "body_html": "<p>Hi <b>Ann</b></p>",
+                "status": status,
+                **fields,
+            }
+        )
 
 
 @pytest.fixture
@@ -64,18 +72,25 @@ def test_the_detail_page_is_read_only_and_shows_the_rendered_bodies(acme_admin):
     assert "Hi Ann, plain text." in page
     assert 'sandbox=""' in page and "&lt;p&gt;Hi &lt;b&gt;Ann&lt;/b&gt;&lt;/p&gt;" in page
     assert 'name="_save"' not in page
-    assert acme_admin.post(f"/admin/outbox/outboxmessage/{message.pk}/change/", {"subject": "x"}).status_code == 403
+    assert (
+        acme_admin.post(f"/admin/outbox/outboxmessage/{message.pk}/change/", {"subject": "x"}).status_code
+        == 403
+    )
     assert acme_admin.get("/admin/outbox/outboxmessage/add/").status_code == 403
 
 
 def test_the_resend_action_queues_failed_messages_again_through_the_service(
-        acme_admin, django_capture_on_commit_callbacks):
+    acme_admin, django_capture_on_commit_callbacks
+):
     failed = make_row("acme", Status.FAILED, attempts=3, last_error="HTTP 500")
     sent = make_row("acme", Status.SENT)
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = acme_admin.post("/admin/outbox/outboxmessage/", {
-            "action": "resend", "_selected_action": [failed.pk, sent.pk]}, follow=True)
+        response = acme_admin.post(
+            "/admin/outbox/outboxmessage/",
+            {"action": "resend", "_selected_action": [failed.pk, sent.pk]},
+            follow=True,
+        )
 
     assert "Queued 1 message(s) again." in response.content.decode()
     with schema_context("acme"):
@@ -87,7 +102,8 @@ def test_the_resend_action_queues_failed_messages_again_through_the_service(
 
 
 def test_the_operator_admin_shows_each_tenants_email_counts_for_the_last_24_hours(
-        make_user, root_client, tenant, other_tenant, django_assert_max_num_queries):
+    make_user, root_client, tenant, other_tenant, django_assert_max_num_queries
+):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -105,14 +121,15 @@ def test_the_operator_admin_shows_each_tenants_email_counts_for_the_last_24_hour
     with django_assert_max_num_queries(13):
         page = root_client.get("/admin/tenants/tenant/").content.decode()
 
-    acme_row = page[page.index(">acme<"):page.index(">globex<")]
-    globex_row = page[page.index(">globex<"):]
+    acme_row = page[page.index(">acme<") : page.index(">globex<")]
+    globex_row = page[page.index(">globex<") :]
     assert "failed 1" in acme_row and "sent 2" in acme_row and "bounced" not in acme_row
     assert "delivered 1" in globex_row
 
 
-def test_the_counts_take_the_same_two_queries_for_any_number_of_tenants(tenant, other_tenant,
-                                                                        django_assert_num_queries):
+def test_the_counts_take_the_same_two_queries_for_any_number_of_tenants(
+    tenant, other_tenant, django_assert_num_queries
+):
     from tenant_apps.outbox.reports import email_counts_by_schema
 
     make_row("acme", Status.FAILED)

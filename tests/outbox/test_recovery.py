@@ -68,7 +68,8 @@ def backdate(public_id, **fields_seconds_ago):
     now = timezone.now()
     with schema_context("acme"):
         OutboxMessage.objects.filter(public_id=public_id).update(
-            **{field: now - timedelta(seconds=seconds) for field, seconds in fields_seconds_ago.items()})
+            **{field: now - timedelta(seconds=seconds) for field, seconds in fields_seconds_ago.items()}
+        )
 
 
 def recover_and_wait(worker):
@@ -79,7 +80,8 @@ def recover_and_wait(worker):
 
 
 def test_an_email_queued_while_the_broker_is_down_is_sent_after_the_recovery_job(
-        outbox, outbox_worker, tenant):
+    outbox, outbox_worker, tenant
+):
     with broker_down():
         started = time.monotonic()
         message = queue_hello(tenant)
@@ -110,7 +112,8 @@ def test_the_recovery_job_leaves_rows_queued_within_the_grace_period_alone(outbo
 
 
 def test_a_worker_killed_after_provider_acceptance_is_resent_with_the_same_dedup_key(
-        outbox, outbox_worker, start_worker, tenant):
+    outbox, outbox_worker, start_worker, tenant
+):
     # A worker of its own, which the fake provider SIGKILLs once it has accepted the email: after
     # the submission, before the status write.
     doomed = start_worker()
@@ -156,14 +159,21 @@ def test_the_recovery_fan_out_skips_suspended_tenants(outbox, tenant, other_tena
 
 
 def test_a_row_that_loses_its_worker_on_every_attempt_is_failed_not_resent_forever(
-        tenant, clean_outbox, email_settings, settings):
+    tenant, clean_outbox, email_settings, settings
+):
     from tenant_apps.outbox.services import recover_stalled
 
     settings.OUTBOX_SENDING_TIMEOUT_SECONDS = 0
     with tenant_context(tenant):
         message = OutboxMessage.objects.create(
-            to=["ann@example.com"], from_email="no-reply@platform.test", template="outboxtest/hello",
-            subject="Hello", body_text="Hi", status=Status.SENDING, attempts=3)
+            to=["ann@example.com"],
+            from_email="no-reply@platform.test",
+            template="outboxtest/hello",
+            subject="Hello",
+            body_text="Hi",
+            status=Status.SENDING,
+            attempts=3,
+        )
 
         assert recover_stalled() == {"queued": 0, "sending": 0}
 

@@ -56,8 +56,11 @@ def only_row(tenant, template) -> OutboxMessage:
 
 def stored_columns(message: OutboxMessage) -> str:
     """Everything of the row but its secret column, as an admin, a log or an export could show it."""
-    return " ".join(str(getattr(message, field.attname)) for field in message._meta.concrete_fields
-                    if field.name != "secret_values")
+    return " ".join(
+        str(getattr(message, field.attname))
+        for field in message._meta.concrete_fields
+        if field.name != "secret_values"
+    )
 
 
 def link_works(client, link: str, pattern) -> bool:
@@ -70,7 +73,8 @@ def link_works(client, link: str, pattern) -> bool:
 @pytest.mark.django_db
 @pytest.mark.parametrize("kind", sorted(EMAILS))
 def test_an_admin_reading_an_owners_queued_email_with_a_link_sees_no_working_link(
-        kind, tenant, owner, admin, api_client, web):
+    kind, tenant, owner, admin, api_client, web
+):
     pattern = EMAILS[kind](tenant, owner, api_client, web)
     message = only_row(tenant, kind)
     # The recipient's copy (the email as the worker hands it to the provider) has a working link...
@@ -94,7 +98,8 @@ def test_an_admin_reading_an_owners_queued_email_with_a_link_sees_no_working_lin
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("kind", sorted(EMAILS))
 def test_only_the_recipients_copy_at_the_provider_has_the_link_and_the_sent_row_keeps_no_secret(
-        kind, outbox, tenant, owner, admin, api_client, web):
+    kind, outbox, tenant, owner, admin, api_client, web
+):
     pattern = EMAILS[kind](tenant, owner, api_client, web)
     message = only_row(tenant, kind)
 
@@ -113,15 +118,17 @@ def test_only_the_recipients_copy_at_the_provider_has_the_link_and_the_sent_row_
 
 @pytest.mark.django_db(transaction=True)
 def test_a_failed_owner_invitation_resent_by_an_owner_has_a_fresh_link_and_the_old_one_dies(
-        outbox, tenant, owner, api_client, web):
+    outbox, tenant, owner, api_client, web
+):
     outbox.script(422)
     invite_an_owner(tenant, owner, api_client, web)
     failed = wait_for_status("acme", only_row(tenant, "invitation").public_id, Status.FAILED)
     [old_link] = INVITATION_LINK.findall(outbox.submissions[0].data["TextBody"])
     assert failed.secret_values == {}
 
-    response = web(owner).post("/admin/outbox/outboxmessage/", {
-        "action": "resend", "_selected_action": [failed.pk]}, follow=True)
+    response = web(owner).post(
+        "/admin/outbox/outboxmessage/", {"action": "resend", "_selected_action": [failed.pk]}, follow=True
+    )
 
     assert "Queued 1 message(s) again." in response.content.decode()
     with tenant_context(tenant):
@@ -135,8 +142,13 @@ def test_a_failed_owner_invitation_resent_by_an_owner_has_a_fresh_link_and_the_o
     # The failed row says what replaced it, and cannot be renewed a second time.
     failed = row("acme", failed.public_id)
     assert failed.status == Status.FAILED and str(fresh.public_id) in failed.last_error
-    again = web(owner).post("/admin/outbox/outboxmessage/", {
-        "action": "resend", "_selected_action": [failed.pk]}, follow=True).content.decode()
+    again = (
+        web(owner)
+        .post(
+            "/admin/outbox/outboxmessage/", {"action": "resend", "_selected_action": [failed.pk]}, follow=True
+        )
+        .content.decode()
+    )
     assert "Not resent" in again
     with tenant_context(tenant):
         assert OutboxMessage.objects.filter(template="accounts/invitation").count() == 2
@@ -144,13 +156,15 @@ def test_a_failed_owner_invitation_resent_by_an_owner_has_a_fresh_link_and_the_o
 
 @pytest.mark.django_db(transaction=True)
 def test_a_failed_password_reset_resent_by_an_admin_has_a_fresh_working_link(
-        outbox, tenant, owner, admin, api_client, web):
+    outbox, tenant, owner, admin, api_client, web
+):
     outbox.script(422)
     request_reset(tenant, owner, api_client, web)
     failed = wait_for_status("acme", only_row(tenant, "password_reset").public_id, Status.FAILED)
 
-    response = web(admin).post("/admin/outbox/outboxmessage/", {
-        "action": "resend", "_selected_action": [failed.pk]}, follow=True)
+    response = web(admin).post(
+        "/admin/outbox/outboxmessage/", {"action": "resend", "_selected_action": [failed.pk]}, follow=True
+    )
 
     assert "Queued 1 message(s) again." in response.content.decode()
     with tenant_context(tenant):
@@ -165,14 +179,22 @@ def test_a_failed_password_reset_resent_by_an_admin_has_a_fresh_working_link(
 
 @pytest.mark.django_db
 def test_an_admin_cannot_renew_an_owner_invitation_which_only_an_owner_may_change(
-        tenant, owner, admin, api_client, web):
+    tenant, owner, admin, api_client, web
+):
     invite_an_owner(tenant, owner, api_client, web)
     message = only_row(tenant, "invitation")
     with tenant_context(tenant):
         OutboxMessage.objects.filter(pk=message.pk).update(status=Status.FAILED, secret_values={})
 
-    page = web(admin).post("/admin/outbox/outboxmessage/", {
-        "action": "resend", "_selected_action": [message.pk]}, follow=True).content.decode()
+    page = (
+        web(admin)
+        .post(
+            "/admin/outbox/outboxmessage/",
+            {"action": "resend", "_selected_action": [message.pk]},
+            follow=True,
+        )
+        .content.decode()
+    )
 
     assert "Not resent" in page and "Queued 1 message" not in page
     with tenant_context(tenant):
@@ -189,8 +211,15 @@ def test_a_renewal_never_sends_a_fresh_link_to_an_address_changed_since(tenant, 
         owner.email = "attacker@example.test"
         owner.save(update_fields=["email"])
 
-    page = web(admin).post("/admin/outbox/outboxmessage/", {
-        "action": "resend", "_selected_action": [message.pk]}, follow=True).content.decode()
+    page = (
+        web(admin)
+        .post(
+            "/admin/outbox/outboxmessage/",
+            {"action": "resend", "_selected_action": [message.pk]},
+            follow=True,
+        )
+        .content.decode()
+    )
 
     assert "address changed" in page
     with tenant_context(tenant):
@@ -199,15 +228,17 @@ def test_a_renewal_never_sends_a_fresh_link_to_an_address_changed_since(tenant, 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_sensitive_email_resubmitted_after_its_worker_was_lost_still_has_its_link(
-        outbox, outbox_worker, tenant, owner, settings):
+    outbox, outbox_worker, tenant, owner, settings
+):
     with broker_down(), tenant_context(tenant):
         accounts_emails.owner_welcome(owner, accounts_emails.set_password_link(owner))
     message = only_row(tenant, "owner_welcome")
     # As a worker leaves it when it dies between its claim and its status write.
     long_ago = timezone.now() - timedelta(seconds=settings.OUTBOX_SENDING_TIMEOUT_SECONDS + 1)
     with tenant_context(tenant):
-        OutboxMessage.objects.filter(pk=message.pk).update(status=Status.SENDING, attempts=1,
-                                                           updated_at=long_ago)
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            status=Status.SENDING, attempts=1, updated_at=long_ago
+        )
 
         assert services.recover_stalled() == {"queued": 0, "sending": 1}
 
@@ -219,7 +250,8 @@ def test_a_sensitive_email_resubmitted_after_its_worker_was_lost_still_has_its_l
 
 @pytest.mark.django_db(transaction=True)
 def test_a_sensitive_email_whose_secret_is_gone_fails_instead_of_leaving_without_its_link(
-        outbox, tenant, owner):
+    outbox, tenant, owner
+):
     with broker_down(), tenant_context(tenant):
         accounts_emails.password_reset(owner, accounts_emails.set_password_link(owner))
     message = only_row(tenant, "password_reset")
@@ -277,15 +309,20 @@ def test_queue_email_refuses_a_secret_that_would_be_stored_or_shown(tenant, owne
     with tenant_context(tenant):
         # outboxtest/hello's text part uses {{ name }} only: a secret it does not use is a mistake...
         with pytest.raises(ValueError, match="does not use the secret"):
-            services.queue_email(["ann@example.com"], "outboxtest/hello", {"name": "Ann"},
-                                 secrets={"link": "x"})
+            services.queue_email(
+                ["ann@example.com"], "outboxtest/hello", {"name": "Ann"}, secrets={"link": "x"}
+            )
         # ...its subject shows {{ name }}: a secret there would be listed in the admin...
         with pytest.raises(ValueError, match="subject"):
             services.queue_email(["ann@example.com"], "outboxtest/hello", {}, secrets={"name": "s3cret"})
         # ...and a secret's value that also reaches the templates another way would be stored.
         with pytest.raises(ValueError, match="only through secrets"):
-            services.queue_email([owner.email], "accounts/password_reset", {"user": owner, "valid_hours": 1},
-                                 secrets={"link": owner.email})
+            services.queue_email(
+                [owner.email],
+                "accounts/password_reset",
+                {"user": owner, "valid_hours": 1},
+                secrets={"link": owner.email},
+            )
         assert not OutboxMessage.objects.exists()
 
 
@@ -294,9 +331,14 @@ def test_links_stored_before_sensitive_rows_existed_are_taken_out(tenant):
     migration = importlib.import_module("tenant_apps.outbox.migrations.0004_hide_stored_links")
     link = "http://acme.localhost:8000/accounts/invitations/old-token/"
     with schema_context("acme"):
-        common = {"to": ["ann@example.com"], "from_email": "a@b.c", "template": "accounts/invitation",
-                  "subject": "Join", "body_text": f"Accept:\n\n{link}\n",
-                  "body_html": f'<a href="{link}">Accept</a>'}
+        common = {
+            "to": ["ann@example.com"],
+            "from_email": "a@b.c",
+            "template": "accounts/invitation",
+            "subject": "Join",
+            "body_text": f"Accept:\n\n{link}\n",
+            "body_html": f'<a href="{link}">Accept</a>',
+        }
         unsent = OutboxMessage.objects.create(status=Status.QUEUED, **common)
         sent = OutboxMessage.objects.create(status=Status.SENT, **common)
 

@@ -41,8 +41,11 @@ def test_a_queued_email_is_sent_through_the_provider_with_the_tenants_branding(o
     assert submission.data["Subject"] == "Hello from Acme, Ann"
     assert submission.data["TextBody"] == "Hi Ann, this is Acme.\n"
     assert "<strong>Acme</strong>" in submission.data["HtmlBody"]
-    assert submission.metadata == {"tenant": "acme", "outbox_id": str(message.public_id),
-                                   "dedup_key": message.dedup_key}
+    assert submission.metadata == {
+        "tenant": "acme",
+        "outbox_id": str(message.public_id),
+        "dedup_key": message.dedup_key,
+    }
     assert submission.header("X-Outbox-Key") == message.dedup_key
     assert submission.data["Tag"] == "tenant:acme"
 
@@ -76,7 +79,7 @@ def test_a_provider_5xx_is_retried_with_backoff_and_the_email_is_sent_once(outbo
     assert sent.attempts == 3
     assert sent.provider_message_id == outbox.accepted()[0].message_id
     # Each retry waited for its backoff: base 0.1s doubled, at least half of it (jitter).
-    gaps = [b.at - a.at for a, b in zip(outbox.submissions, outbox.submissions[1:])]
+    gaps = [b.at - a.at for a, b in zip(outbox.submissions, outbox.submissions[1:], strict=False)]
     assert gaps[0] >= 0.05 and gaps[1] >= 0.1
 
 
@@ -169,21 +172,35 @@ def test_the_providers_delivery_webhook_finds_the_sent_row_from_what_was_sent(ou
     wait_for_status("acme", message.public_id, Status.SENT)
     [submission] = outbox.submissions
     # Postmark echoes the message's Metadata and Tag in its webhook events.
-    event = {"RecordType": "Delivery", "MessageID": submission.message_id, "Recipient": "ann@example.com",
-             "DeliveredAt": "2026-01-01T00:00:01Z", "Metadata": submission.metadata, "Tag": submission.data["Tag"]}
+    event = {
+        "RecordType": "Delivery",
+        "MessageID": submission.message_id,
+        "Recipient": "ann@example.com",
+        "DeliveredAt": "2026-01-01T00:00:01Z",
+        "Metadata": submission.metadata,
+        "Tag": submission.data["Tag"],
+    }
 
-    response = root_client.post("/webhooks/email/tracking/", data=json.dumps(event), content_type="application/json",
-                                HTTP_AUTHORIZATION="Basic " + base64.b64encode(WEBHOOK_SECRET.encode()).decode())
+    response = root_client.post(
+        "/webhooks/email/tracking/",
+        data=json.dumps(event),
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Basic " + base64.b64encode(WEBHOOK_SECRET.encode()).decode(),
+    )
 
     assert response.status_code == 200
     assert row("acme", message.public_id).status == Status.DELIVERED
 
 
 def test_without_a_provider_django_s_backend_sends_it_with_a_message_id_made_of_the_dedup_key(
-        outbox, start_worker, tenant, settings, tmp_path):
+    outbox, start_worker, tenant, settings, tmp_path
+):
     # A worker of its own with Django's file backend: the console and SMTP backends' path.
-    worker = start_worker(TP_TEST_POSTMARK_URL="", EMAIL_FILE_PATH=str(tmp_path),
-                          EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend")
+    worker = start_worker(
+        TP_TEST_POSTMARK_URL="",
+        EMAIL_FILE_PATH=str(tmp_path),
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+    )
     with publishing_to(worker.queue):
         message = queue_hello(tenant)
 

@@ -10,20 +10,31 @@ SETTINGS = Path(__file__).resolve().parents[2] / "config" / "settings.py"
 
 
 def load_settings(monkeypatch, **env) -> dict:
-    for name in ("EMAIL_PROVIDER", "EMAIL_BACKEND", "POSTMARK_SERVER_TOKEN", "SENDGRID_API_KEY",
-                 "MAILGUN_API_KEY", "BREVO_API_KEY", "ANYMAIL_WEBHOOK_SECRET", "DJANGO_ENV"):
+    for name in (
+        "EMAIL_PROVIDER",
+        "EMAIL_BACKEND",
+        "POSTMARK_SERVER_TOKEN",
+        "SENDGRID_API_KEY",
+        "MAILGUN_API_KEY",
+        "BREVO_API_KEY",
+        "ANYMAIL_WEBHOOK_SECRET",
+        "DJANGO_ENV",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return runpy.run_path(str(SETTINGS))
 
 
-@pytest.mark.parametrize("provider, key, backend", [
-    ("postmark", "POSTMARK_SERVER_TOKEN", "anymail.backends.postmark.EmailBackend"),
-    ("sendgrid", "SENDGRID_API_KEY", "anymail.backends.sendgrid.EmailBackend"),
-    ("mailgun", "MAILGUN_API_KEY", "anymail.backends.mailgun.EmailBackend"),
-    ("brevo", "BREVO_API_KEY", "anymail.backends.brevo.EmailBackend"),
-])
+@pytest.mark.parametrize(
+    "provider, key, backend",
+    [
+        ("postmark", "POSTMARK_SERVER_TOKEN", "anymail.backends.postmark.EmailBackend"),
+        ("sendgrid", "SENDGRID_API_KEY", "anymail.backends.sendgrid.EmailBackend"),
+        ("mailgun", "MAILGUN_API_KEY", "anymail.backends.mailgun.EmailBackend"),
+        ("brevo", "BREVO_API_KEY", "anymail.backends.brevo.EmailBackend"),
+    ],
+)
 def test_email_provider_selects_the_anymail_backend_and_its_key(monkeypatch, provider, key, backend):
     settings = load_settings(monkeypatch, EMAIL_PROVIDER=provider, **{key: "secret-key"})
 
@@ -49,12 +60,19 @@ def test_an_unknown_provider_stops_the_process_at_boot(monkeypatch):
 
 def test_without_a_provider_development_keeps_the_console_or_smtp_backend(monkeypatch):
     console = load_settings(monkeypatch)
-    mailpit = load_settings(monkeypatch, EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-                            EMAIL_HOST="mailpit", EMAIL_PORT="1025")
+    mailpit = load_settings(
+        monkeypatch,
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST="mailpit",
+        EMAIL_PORT="1025",
+    )
 
     assert console["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
     assert (mailpit["EMAIL_BACKEND"], mailpit["EMAIL_HOST"], mailpit["EMAIL_PORT"]) == (
-        "django.core.mail.backends.smtp.EmailBackend", "mailpit", 1025)
+        "django.core.mail.backends.smtp.EmailBackend",
+        "mailpit",
+        1025,
+    )
 
 
 def test_resend_gets_the_dedup_key_as_its_idempotency_key_header(monkeypatch):

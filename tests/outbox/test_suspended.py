@@ -22,7 +22,8 @@ def queue_hello(tenant, to="ann@example.com"):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_suspended_tenants_email_waits_queued_and_leaves_once_the_tenant_is_reactivated(
-        outbox, outbox_worker, tenant, other_tenant):
+    outbox, outbox_worker, tenant, other_tenant
+):
     suspend_tenant(tenant, "unpaid invoice")
 
     held = queue_hello(tenant)
@@ -49,7 +50,8 @@ def test_a_suspended_tenants_email_waits_queued_and_leaves_once_the_tenant_is_re
 
 @pytest.mark.django_db(transaction=True)
 def test_a_send_task_for_a_tenant_that_is_gone_sends_nothing_and_the_worker_carries_on(
-        outbox, outbox_worker, tenant):
+    outbox, outbox_worker, tenant
+):
     # What a deleted tenant leaves behind: a task naming a schema no tenant has any more.
     assert enqueue_send(1, "deleted_tenant")
     outbox_worker.ping()

@@ -18,17 +18,30 @@ URL = "/webhooks/email/tracking/"
 def sent_row(schema: str, provider_message_id: str) -> OutboxMessage:
     with schema_context(schema):
         return OutboxMessage.objects.create(
-            to=["ann@example.com"], from_email="no-reply@platform.test", template="outboxtest/hello",
-            subject="Hello", body_text="Hi", status=Status.SENT, attempts=1,
-            provider_message_id=provider_message_id)
-
+            to=["ann@example.com"],
+            from_email="no-reply@platform.test",
+            template="outboxtest/hello",
+            subject="Hello",
+            body_text="Hi",
+            status=Status.SENT,
+            attempts=1,
+            provider_message_id=provider_message_id,
+        )
 
 
 def postmark_event(record_type: str, message_id: str, tenant: str, **extra) -> dict:
-    event = {"RecordType": record_type, "MessageID": message_id, "Recipient": "ann@example.com",
-             "Email": "ann@example.com", "Tag": f"tenant:{tenant}", "MessageStream": "outbound",
-             "Metadata": {"tenant": tenant}, "DeliveredAt": "2026-01-01T00:00:01Z",
-             "BouncedAt": "2026-01-01T00:00:02Z", **extra}
+    event = {
+        "RecordType": record_type,
+        "MessageID": message_id,
+        "Recipient": "ann@example.com",
+        "Email": "ann@example.com",
+        "Tag": f"tenant:{tenant}",
+        "MessageStream": "outbound",
+        "Metadata": {"tenant": tenant},
+        "DeliveredAt": "2026-01-01T00:00:01Z",
+        "BouncedAt": "2026-01-01T00:00:02Z",
+        **extra,
+    }
     if record_type == "Bounce":
         event.setdefault("Type", "HardBounce")
         event.setdefault("Description", "The server was unable to deliver your message.")
@@ -39,8 +52,9 @@ def postmark_event(record_type: str, message_id: str, tenant: str, **extra) -> d
 
 def post(client, event: dict, secret: str = WEBHOOK_SECRET):
     auth = base64.b64encode(secret.encode()).decode()
-    return client.post(URL, data=json.dumps(event), content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Basic {auth}")
+    return client.post(
+        URL, data=json.dumps(event), content_type="application/json", HTTP_AUTHORIZATION=f"Basic {auth}"
+    )
 
 
 @pytest.fixture

@@ -24,17 +24,30 @@ def post_raw(client, body: bytes, secret: str = WEBHOOK_SECRET):
 
 
 def delivery(**fields) -> dict:
-    return {"RecordType": "Delivery", "MessageID": str(uuid.uuid4()), "Recipient": "ann@example.com",
-            "Tag": "tenant:acme", "Metadata": {"tenant": "acme"}, "DeliveredAt": "2026-01-01T00:00:01Z",
-            **fields}
+    return {
+        "RecordType": "Delivery",
+        "MessageID": str(uuid.uuid4()),
+        "Recipient": "ann@example.com",
+        "Tag": "tenant:acme",
+        "Metadata": {"tenant": "acme"},
+        "DeliveredAt": "2026-01-01T00:00:01Z",
+        **fields,
+    }
 
 
 @pytest.fixture
 def sent(tenant, email_settings):
     with schema_context("acme"):
         return OutboxMessage.objects.create(
-            to=["ann@example.com"], from_email="no-reply@platform.test", template="outboxtest/hello",
-            subject="Hello", body_text="Hi", status=Status.SENT, attempts=1, provider_message_id="pm-1")
+            to=["ann@example.com"],
+            from_email="no-reply@platform.test",
+            template="outboxtest/hello",
+            subject="Hello",
+            body_text="Hi",
+            status=Status.SENT,
+            attempts=1,
+            provider_message_id="pm-1",
+        )
 
 
 def unchanged(message) -> bool:
@@ -49,21 +62,26 @@ MALFORMED = {
     "not JSON": b'{"RecordType": "Delivery",',
     "not UTF-8": b'{"RecordType": "Delivery", "MessageID": "\xff\xfe"}',
     "deeply nested JSON": b"[" * 5000 + b"]" * 5000,
-    "a deep object": json.dumps(delivery(MessageID="pm-1", Metadata={"tenant": "acme", "x": json.loads(
-        "[" * 50 + "]" * 50)})).encode(),
+    "a deep object": json.dumps(
+        delivery(MessageID="pm-1", Metadata={"tenant": "acme", "x": json.loads("[" * 50 + "]" * 50)})
+    ).encode(),
     "a NUL in the message id": json.dumps(delivery(MessageID="pm-1\x00")).encode(),
     "a NUL in a key": json.dumps(delivery(MessageID="pm-1", Metadata={"ten\x00ant": "acme"})).encode(),
     "metadata that is a string": json.dumps(delivery(MessageID="pm-1", Metadata="acme")).encode(),
-    "a tag that is an object": json.dumps(delivery(MessageID="pm-1", Metadata={},
-                                                   Tag={"tenant": "acme"})).encode(),
+    "a tag that is an object": json.dumps(
+        delivery(MessageID="pm-1", Metadata={}, Tag={"tenant": "acme"})
+    ).encode(),
     "a message id that is a number": json.dumps(delivery(MessageID=12345)).encode(),
     "a tenant that is a number": json.dumps(delivery(MessageID="pm-1", Metadata={"tenant": 7})).encode(),
-    "a tenant that is no schema name": json.dumps(delivery(MessageID="pm-1",
-                                                           Metadata={"tenant": "acme; DROP"})).encode(),
-    "an outbox id that is no UUID": json.dumps(delivery(MessageID="", Metadata={
-        "tenant": "acme", "outbox_id": "not-a-uuid"})).encode(),
-    "an outbox id that is a list": json.dumps(delivery(MessageID="", Metadata={
-        "tenant": "acme", "outbox_id": ["x"]})).encode(),
+    "a tenant that is no schema name": json.dumps(
+        delivery(MessageID="pm-1", Metadata={"tenant": "acme; DROP"})
+    ).encode(),
+    "an outbox id that is no UUID": json.dumps(
+        delivery(MessageID="", Metadata={"tenant": "acme", "outbox_id": "not-a-uuid"})
+    ).encode(),
+    "an outbox id that is a list": json.dumps(
+        delivery(MessageID="", Metadata={"tenant": "acme", "outbox_id": ["x"]})
+    ).encode(),
 }
 
 
@@ -100,13 +118,15 @@ def test_a_well_formed_event_still_moves_the_row(root_client, sent):
 
 @pytest.mark.parametrize("environment", ["development", "production"])
 def test_without_a_webhook_secret_the_webhook_refuses_every_event_with_a_log_line(
-        root_client, sent, settings, caplog, environment):
+    root_client, sent, settings, caplog, environment
+):
     settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": ""}
     settings.DJANGO_ENV = environment
 
     with caplog.at_level(logging.ERROR, logger="tenant_apps.outbox.tracking"):
-        forged = root_client.post(URL, data=json.dumps(delivery(MessageID="pm-1")),
-                                  content_type="application/json")
+        forged = root_client.post(
+            URL, data=json.dumps(delivery(MessageID="pm-1")), content_type="application/json"
+        )
 
     assert forged.status_code == 503
     assert unchanged(sent)

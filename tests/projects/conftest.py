@@ -13,5 +13,6 @@ def project(tenant, owner):
 
 @pytest.fixture
 def task(tenant, project, owner, member):
-    return TaskFactory(tenant=tenant, project=project, title="Write the press release", created_by=owner,
-                       assignee=member)
+    return TaskFactory(
+        tenant=tenant, project=project, title="Write the press release", created_by=owner, assignee=member
+    )

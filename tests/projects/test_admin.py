@@ -12,14 +12,26 @@ pytestmark = pytest.mark.django_db
 
 
 def no_inline_rows(prefix: str) -> dict:
-    return {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0", f"{prefix}-MIN_NUM_FORMS": "0",
-            f"{prefix}-MAX_NUM_FORMS": "1000"}
+    return {
+        f"{prefix}-TOTAL_FORMS": "0",
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
 
 
 def task_form(project, **fields) -> dict:
-    return {"project": project.pk, "title": "From the admin", "description": "", "status": "todo",
-            "priority": "2", "assignee": "", "due_date": "", **no_inline_rows("comments"),
-            **{name: getattr(value, "pk", value) for name, value in fields.items()}}
+    return {
+        "project": project.pk,
+        "title": "From the admin",
+        "description": "",
+        "status": "todo",
+        "priority": "2",
+        "assignee": "",
+        "due_date": "",
+        **no_inline_rows("comments"),
+        **{name: getattr(value, "pk", value) for name, value in fields.items()},
+    }
 
 
 def queued(tenant, template) -> list[OutboxMessage]:
@@ -51,7 +63,8 @@ def test_the_admin_adds_no_task_to_an_archived_project(tenant, web, admin, proje
 
 
 def test_a_task_assigned_in_the_admin_emails_the_assignee_and_records_its_creator(
-        tenant, web, admin, member, project):
+    tenant, web, admin, member, project
+):
     response = web(admin).post("/admin/projects/task/add/", task_form(project, assignee=member))
 
     assert response.status_code == 302, response.content.decode()[-2000:]
@@ -72,19 +85,29 @@ def test_reassigning_in_the_admin_emails_the_new_assignee_only(tenant, web, admi
 
 
 def test_the_project_page_of_the_admin_adds_no_task_around_the_rules(tenant, web, admin, nobody, project):
-    inline_task = {"tasks-TOTAL_FORMS": "1", "tasks-INITIAL_FORMS": "0", "tasks-MIN_NUM_FORMS": "0",
-                   "tasks-MAX_NUM_FORMS": "1000", "tasks-0-project": project.pk,
-                   "tasks-0-title": "Sneaked in", "tasks-0-status": "todo", "tasks-0-priority": "2",
-                   "tasks-0-assignee": nobody.pk}
+    inline_task = {
+        "tasks-TOTAL_FORMS": "1",
+        "tasks-INITIAL_FORMS": "0",
+        "tasks-MIN_NUM_FORMS": "0",
+        "tasks-MAX_NUM_FORMS": "1000",
+        "tasks-0-project": project.pk,
+        "tasks-0-title": "Sneaked in",
+        "tasks-0-status": "todo",
+        "tasks-0-priority": "2",
+        "tasks-0-assignee": nobody.pk,
+    }
 
-    web(admin).post(f"/admin/projects/project/{project.pk}/change/",
-                    {"name": "Launch", "description": "Ship it", **inline_task})
+    web(admin).post(
+        f"/admin/projects/project/{project.pk}/change/",
+        {"name": "Launch", "description": "Ship it", **inline_task},
+    )
 
     assert tasks_titled(tenant, "Sneaked in") == []
 
 
 def test_a_comment_added_in_the_admin_is_the_admins_and_tells_the_assignee_and_the_creator(
-        tenant, web, admin, owner, member, task):
+    tenant, web, admin, owner, member, task
+):
     response = web(admin).post("/admin/projects/comment/add/", {"task": task.pk, "body": "Looks good"})
 
     assert response.status_code == 302
@@ -96,9 +119,10 @@ def test_a_comment_added_in_the_admin_is_the_admins_and_tells_the_assignee_and_t
 
 
 def test_archiving_in_the_admin_follows_the_archive_rule(tenant, web, admin, project):
-    response = web(admin).post(f"/admin/projects/project/{project.pk}/change/",
-                               {"name": "Launch", "description": "Ship it", "archived": "on",
-                                **no_inline_rows("tasks")})
+    response = web(admin).post(
+        f"/admin/projects/project/{project.pk}/change/",
+        {"name": "Launch", "description": "Ship it", "archived": "on", **no_inline_rows("tasks")},
+    )
 
     assert response.status_code == 302
     with tenant_context(tenant):

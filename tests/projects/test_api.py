@@ -32,14 +32,18 @@ def test_a_user_without_a_role_gets_403(api_client, nobody):
     assert api_client(nobody).get("/api/v1/projects/").status_code == 403
 
 
-def test_acme_ids_are_404_on_globex_and_a_acme_token_is_401(api_client, stranger, other_tenant, member, project, task,
-                                                             tenant):
+def test_acme_ids_are_404_on_globex_and_a_acme_token_is_401(
+    api_client, stranger, other_tenant, member, project, task, tenant
+):
     globex = api_client(stranger, other_tenant)
     assert globex.get(f"/api/v1/projects/{project.public_id}/").status_code == 404
     assert globex.get(f"/api/v1/tasks/{task.public_id}/").status_code == 404
     assert globex.patch(f"/api/v1/tasks/{task.public_id}/", {"title": "x"}, format="json").status_code == 404
     assert globex.get(f"/api/v1/tasks/{task.public_id}/comments/").status_code == 404
-    assert globex.post(f"/api/v1/tasks/{task.public_id}/comments/", {"body": "x"}, format="json").status_code == 404
+    assert (
+        globex.post(f"/api/v1/tasks/{task.public_id}/comments/", {"body": "x"}, format="json").status_code
+        == 404
+    )
     # acme's token presented on globex's host
     from tests.clients import api_client_for, issue_token
 
@@ -51,9 +55,16 @@ def test_acme_ids_are_404_on_globex_and_a_acme_token_is_401(api_client, stranger
 
 def test_a_member_creates_a_task_and_comments(api_client, member, owner, project, tenant):
     client = api_client(member)
-    created = client.post("/api/v1/tasks/", {"project": str(project.public_id), "title": "API task",
-                                             "assignee": str(owner.public_id), "due_date": "2030-05-01"},
-                          format="json")
+    created = client.post(
+        "/api/v1/tasks/",
+        {
+            "project": str(project.public_id),
+            "title": "API task",
+            "assignee": str(owner.public_id),
+            "due_date": "2030-05-01",
+        },
+        format="json",
+    )
     assert created.status_code == 201, created.json()
     task_id = created.json()["id"]
     comment = client.post(f"/api/v1/tasks/{task_id}/comments/", {"body": "On it"}, format="json")
@@ -71,14 +82,20 @@ def test_filters_and_ordering(api_client, member, owner, project, tenant):
     assert [t["title"] for t in doing] == ["a", "b"]
     mine = results(client.get("/api/v1/tasks/", {"assignee": "me"}))
     assert [t["title"] for t in mine] == ["b"]
-    by_project = results(client.get("/api/v1/tasks/", {"project": str(project.public_id), "ordering": "title"}))
+    by_project = results(
+        client.get("/api/v1/tasks/", {"project": str(project.public_id), "ordering": "title"})
+    )
     assert [t["title"] for t in by_project] == ["a", "b", "c"]
 
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"status": "nope"}, "status"), ({"due": "someday"}, "due"), ({"assignee": "not-a-uuid"}, "assignee"),
-     ({"project": "123"}, "project")],
+    [
+        ({"status": "nope"}, "status"),
+        ({"due": "someday"}, "due"),
+        ({"assignee": "not-a-uuid"}, "assignee"),
+        ({"project": "123"}, "project"),
+    ],
 )
 def test_bad_filters_are_400_with_the_field(api_client, member, params, field):
     response = api_client(member).get("/api/v1/tasks/", params)
@@ -88,8 +105,13 @@ def test_bad_filters_are_400_with_the_field(api_client, member, params, field):
 
 @pytest.mark.parametrize(
     "payload",
-    [{}, {"title": "x"}, {"project": "not-a-uuid", "title": "x"}, {"project": None, "title": 5},
-     {"title": "x" * 500, "project": "00000000-0000-0000-0000-000000000000"}],
+    [
+        {},
+        {"title": "x"},
+        {"project": "not-a-uuid", "title": "x"},
+        {"project": None, "title": 5},
+        {"title": "x" * 500, "project": "00000000-0000-0000-0000-000000000000"},
+    ],
 )
 def test_bad_task_input_is_400_with_field_errors(api_client, member, payload):
     response = api_client(member).post("/api/v1/tasks/", payload, format="json")
@@ -98,17 +120,25 @@ def test_bad_task_input_is_400_with_field_errors(api_client, member, payload):
 
 
 def test_assigning_to_someone_outside_the_workspace_is_400(api_client, member, nobody, project):
-    response = api_client(member).post("/api/v1/tasks/", {"project": str(project.public_id), "title": "x",
-                                                          "assignee": str(nobody.public_id)}, format="json")
+    response = api_client(member).post(
+        "/api/v1/tasks/",
+        {"project": str(project.public_id), "title": "x", "assignee": str(nobody.public_id)},
+        format="json",
+    )
     assert response.status_code == 400 and "assignee" in str(response.json())
 
 
 def test_only_owners_and_admins_archive_or_delete_projects(api_client, member, admin, owner, project, tenant):
-    assert api_client(member).post(f"/api/v1/projects/{project.public_id}/archive/", {"archived": True},
-                                   format="json").status_code == 403
+    assert (
+        api_client(member)
+        .post(f"/api/v1/projects/{project.public_id}/archive/", {"archived": True}, format="json")
+        .status_code
+        == 403
+    )
     assert api_client(member).delete(f"/api/v1/projects/{project.public_id}/").status_code == 403
-    archived = api_client(admin).post(f"/api/v1/projects/{project.public_id}/archive/", {"archived": True},
-                                      format="json")
+    archived = api_client(admin).post(
+        f"/api/v1/projects/{project.public_id}/archive/", {"archived": True}, format="json"
+    )
     assert archived.status_code == 200 and archived.json()["archived"] is True
     assert api_client(owner).delete(f"/api/v1/projects/{project.public_id}/").status_code == 204
     with tenant_context(tenant):
@@ -116,14 +146,18 @@ def test_only_owners_and_admins_archive_or_delete_projects(api_client, member, a
 
 
 def test_a_task_cannot_be_added_to_an_archived_project(api_client, admin, project):
-    api_client(admin).post(f"/api/v1/projects/{project.public_id}/archive/", {"archived": True}, format="json")
-    response = api_client(admin).post("/api/v1/tasks/", {"project": str(project.public_id), "title": "late"},
-                                      format="json")
+    api_client(admin).post(
+        f"/api/v1/projects/{project.public_id}/archive/", {"archived": True}, format="json"
+    )
+    response = api_client(admin).post(
+        "/api/v1/tasks/", {"project": str(project.public_id), "title": "late"}, format="json"
+    )
     assert response.status_code == 400 and "archived" in str(response.json())
 
 
-def test_list_endpoints_cost_the_same_queries_for_more_rows(api_client, member, project, task, tenant,
-                                                            django_assert_max_num_queries):
+def test_list_endpoints_cost_the_same_queries_for_more_rows(
+    api_client, member, project, task, tenant, django_assert_max_num_queries
+):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -153,12 +187,19 @@ def test_the_projects_api_is_in_the_openapi_schema(api_client, member):
     assert {"/api/v1/projects/", "/api/v1/tasks/", "/api/v1/tasks/{task_public_id}/comments/"} <= set(paths)
 
 
-def test_reassigning_through_the_api_emails_only_the_new_assignee(api_client, owner, admin, member, task, tenant):
+def test_reassigning_through_the_api_emails_only_the_new_assignee(
+    api_client, owner, admin, member, task, tenant
+):
     from tests.mailbox import mail
 
     client = api_client(owner)
-    assert client.patch(f"/api/v1/tasks/{task.public_id}/", {"title": "Renamed"}, format="json").status_code == 200
+    assert (
+        client.patch(f"/api/v1/tasks/{task.public_id}/", {"title": "Renamed"}, format="json").status_code
+        == 200
+    )
     assert [m for m in mail.outbox if m.template == "projects/task_assigned"] == []  # same assignee
-    response = client.patch(f"/api/v1/tasks/{task.public_id}/", {"assignee": str(admin.public_id)}, format="json")
+    response = client.patch(
+        f"/api/v1/tasks/{task.public_id}/", {"assignee": str(admin.public_id)}, format="json"
+    )
     assert response.status_code == 200 and response.json()["assignee"] == str(admin.public_id)
     assert [m.to for m in mail.outbox if m.template == "projects/task_assigned"] == [[admin.email]]

@@ -28,8 +28,15 @@ def browser_page(monkeypatch):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         page = browser.new_page(viewport={"width": 1100, "height": 800})
         yield page
@@ -50,7 +57,9 @@ def cleanup_acme(tenant):
         OutboxMessage.objects.filter(template="projects/task_assigned").delete()
 
 
-def test_a_person_runs_a_project_in_the_browser(live_server, tenant, owner, member, browser_page, cleanup_acme):
+def test_a_person_runs_a_project_in_the_browser(
+    live_server, tenant, owner, member, browser_page, cleanup_acme
+):
     from tenant_apps.outbox.models import OutboxMessage
     from tests.factories import PASSWORD
 

@@ -19,8 +19,9 @@ def due_tasks(tenant, other_tenant, make_role_user, clean_outbox):
         person = make_role_user(f"fanout@{where.slug}.test", Role.MEMBER, where)
         with tenant_context(where):
             project = Project.objects.create(name="Fan-out")
-            Task.objects.create(project=project, title=f"{where.slug} task", assignee=person,
-                                due_date=timezone.localdate())
+            Task.objects.create(
+                project=project, title=f"{where.slug} task", assignee=person, due_date=timezone.localdate()
+            )
     yield
     for where in (tenant, other_tenant):  # committed rows in the tenant schemas: ours to remove
         with tenant_context(where):
@@ -34,8 +35,9 @@ def digests(schema: str) -> int:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_digest_fan_out_passes_a_suspended_tenant_by(due_tasks, other_tenant, outbox_worker,
-                                                         email_settings):
+def test_the_digest_fan_out_passes_a_suspended_tenant_by(
+    due_tasks, other_tenant, outbox_worker, email_settings
+):
     suspend_tenant(other_tenant, "unpaid invoice")
 
     send_due_digests.delay()
@@ -49,8 +51,11 @@ def test_the_digest_fan_out_passes_a_suspended_tenant_by(due_tasks, other_tenant
 @pytest.mark.django_db
 def test_the_fan_out_enqueues_one_task_per_active_tenant_in_its_schema(tenant, other_tenant, monkeypatch):
     sent = []
-    monkeypatch.setattr(send_tenant_due_digest, "apply_async",
-                        lambda args, kwargs, headers: sent.append((args, kwargs, headers)))
+    monkeypatch.setattr(
+        send_tenant_due_digest,
+        "apply_async",
+        lambda args, kwargs, headers: sent.append((args, kwargs, headers)),
+    )
     suspend_tenant(other_tenant, "unpaid invoice")
 
     assert for_each_active_tenant(send_tenant_due_digest, "2030-01-01") == 1

@@ -20,8 +20,9 @@ def due_tasks(tenant, other_tenant, make_role_user, clean_outbox):
         person = make_role_user(f"due@{where.slug}.test", Role.MEMBER, where)
         with tenant_context(where):
             project = Project.objects.create(name="Due soon")
-            Task.objects.create(project=project, title=f"{where.slug} task", assignee=person,
-                                due_date=timezone.localdate())
+            Task.objects.create(
+                project=project, title=f"{where.slug} task", assignee=person, due_date=timezone.localdate()
+            )
         people[where.schema_name] = person
     yield people
     for where in (tenant, other_tenant):  # committed rows in the tenant schemas: ours to remove

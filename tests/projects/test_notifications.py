@@ -42,7 +42,9 @@ def test_reassigning_emails_only_the_new_assignee(tenant, owner, admin, member, 
     assert [m.to for m in outbox(tenant, "projects/task_assigned")] == [[member.email], [admin.email]]
 
 
-def test_a_comment_emails_the_assignee_and_the_creator_but_not_the_author(tenant, owner, admin, member, project):
+def test_a_comment_emails_the_assignee_and_the_creator_but_not_the_author(
+    tenant, owner, admin, member, project
+):
     with tenant_context(tenant):
         task = services.create_task(owner, project, title="Plan", assignee=member)
         services.add_comment(admin, task, "Looks good")
@@ -60,16 +62,24 @@ def test_a_user_who_turned_off_comment_emails_gets_none(tenant, owner, member, p
     assert len(outbox(tenant, "projects/task_assigned")) == 1
 
 
-def test_the_digest_sends_one_email_per_user_with_due_tasks_even_if_beat_fires_twice(tenant, owner, member,
-                                                                                      admin, project):
+def test_the_digest_sends_one_email_per_user_with_due_tasks_even_if_beat_fires_twice(
+    tenant, owner, member, admin, project
+):
     today = timezone.localdate()
     with tenant_context(tenant):
         Task.objects.create(project=project, title="Due today", assignee=member, due_date=today)
-        Task.objects.create(project=project, title="Due tomorrow", assignee=member,
-                            due_date=today + datetime.timedelta(days=1))
-        Task.objects.create(project=project, title="Due later", assignee=admin,
-                            due_date=today + datetime.timedelta(days=5))
-        Task.objects.create(project=project, title="Done today", assignee=admin, due_date=today, status="done")
+        Task.objects.create(
+            project=project,
+            title="Due tomorrow",
+            assignee=member,
+            due_date=today + datetime.timedelta(days=1),
+        )
+        Task.objects.create(
+            project=project, title="Due later", assignee=admin, due_date=today + datetime.timedelta(days=5)
+        )
+        Task.objects.create(
+            project=project, title="Done today", assignee=admin, due_date=today, status="done"
+        )
         assert services.queue_due_digests() == 1
         assert services.queue_due_digests() == 0  # beat fired twice
         assert DigestDelivery.objects.count() == 1

@@ -55,8 +55,10 @@ def test_a_member_creates_a_project_and_a_task(web, member, tenant):
     assert response.status_code == 302
     with tenant_context(tenant):
         project = Project.objects.get(name="Website")
-    response = client.post(f"/projects/{project.public_id}/tasks/new/",
-                           {"title": "Draft copy", "status": "todo", "priority": "2", "due_date": "2030-01-31"})
+    response = client.post(
+        f"/projects/{project.public_id}/tasks/new/",
+        {"title": "Draft copy", "status": "todo", "priority": "2", "due_date": "2030-01-31"},
+    )
     assert response.status_code == 302
     with tenant_context(tenant):
         task = Task.objects.get(title="Draft copy")
@@ -64,8 +66,10 @@ def test_a_member_creates_a_project_and_a_task(web, member, tenant):
 
 
 def test_forms_show_validation_messages(web, member, project):
-    response = web(member).post(f"/projects/{project.public_id}/tasks/new/",
-                                {"title": "", "status": "nonsense", "priority": "9", "due_date": "not a date"})
+    response = web(member).post(
+        f"/projects/{project.public_id}/tasks/new/",
+        {"title": "", "status": "nonsense", "priority": "9", "due_date": "not a date"},
+    )
     assert response.status_code == 200
     errors = response.context["form"].errors
     assert set(errors) == {"title", "status", "priority", "due_date"}
@@ -74,8 +78,10 @@ def test_forms_show_validation_messages(web, member, project):
 
 def test_a_member_edits_a_task_and_comments(web, member, task, tenant):
     client = web(member)
-    response = client.post(f"/tasks/{task.public_id}/edit/",
-                           {"title": "Press release v2", "status": "doing", "priority": "3", "assignee": ""})
+    response = client.post(
+        f"/tasks/{task.public_id}/edit/",
+        {"title": "Press release v2", "status": "doing", "priority": "3", "assignee": ""},
+    )
     assert response.status_code == 302
     response = client.post(f"/tasks/{task.public_id}/", {"body": "First draft is up."})
     assert response.status_code == 302
@@ -115,8 +121,9 @@ def test_my_tasks_lists_only_open_tasks_assigned_to_me(web, member, owner, proje
 
 
 @pytest.mark.parametrize("path", ["/projects/", "/project/", "/my-tasks/"])
-def test_list_pages_cost_the_same_queries_for_more_rows(web, member, project, tenant, django_assert_max_num_queries,
-                                                      path):
+def test_list_pages_cost_the_same_queries_for_more_rows(
+    web, member, project, tenant, django_assert_max_num_queries, path
+):
     path = f"/projects/{project.public_id}/" if path == "/project/" else path
     client = web(member)
     client.get(path)

@@ -18,7 +18,8 @@ def grant(tenant, user, codename: str) -> None:
 
 
 def test_archiving_and_deleting_a_project_are_two_rules_every_door_asks_separately(
-        tenant, web, api_client, member, project):
+    tenant, web, api_client, member, project
+):
     # A member allowed to archive, not to delete: e.g. a custom role.
     grant(tenant, member, "archive_project")
 
@@ -27,8 +28,9 @@ def test_archiving_and_deleting_a_project_are_two_rules_every_door_asks_separate
     assert web(member).get(f"/projects/{project.public_id}/delete/").status_code == 403
     client = api_client(member)
     assert client.delete(f"/api/v1/projects/{project.public_id}/").status_code == 403
-    archived = client.post(f"/api/v1/projects/{project.public_id}/archive/", {"archived": True},
-                           format="json")
+    archived = client.post(
+        f"/api/v1/projects/{project.public_id}/archive/", {"archived": True}, format="json"
+    )
     assert archived.status_code == 200 and archived.json()["archived"] is True
     with tenant_context(tenant):
         assert Project.objects.filter(pk=project.pk, archived=True).exists()
@@ -55,11 +57,13 @@ def test_the_creator_of_a_task_and_an_admin_may_delete_it(tenant, web, member, a
 
 
 def test_a_rule_broken_through_the_api_answers_the_platforms_400_with_the_field(api_client, admin, project):
-    api_client(admin).post(f"/api/v1/projects/{project.public_id}/archive/", {"archived": True},
-                           format="json")
+    api_client(admin).post(
+        f"/api/v1/projects/{project.public_id}/archive/", {"archived": True}, format="json"
+    )
 
-    response = api_client(admin).post("/api/v1/tasks/", {"project": str(project.public_id), "title": "Late"},
-                                      format="json")
+    response = api_client(admin).post(
+        "/api/v1/tasks/", {"project": str(project.public_id), "title": "Late"}, format="json"
+    )
 
     assert response.status_code == 400
     assert response.json() == {"project": ["This project is archived; unarchive it to add tasks."]}

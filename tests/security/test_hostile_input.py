@@ -61,21 +61,48 @@ CONTROL = "ok\x01\x08\x1b[31m\x7f\u202e"
 JUNK = "x'\"<>{}%é"
 OVERFLOW = "9" * 40
 # Failed sign-ins are recorded on purpose (django-axes): a 400 for bad credentials writes them.
-AUDIT_TABLES = ("axes_accessattempt", "axes_accessfailurelog", "axes_accesslog",
-                "axes_accessattemptexpiration")
+AUDIT_TABLES = (
+    "axes_accessattempt",
+    "axes_accessfailurelog",
+    "axes_accesslog",
+    "axes_accessattemptexpiration",
+)
 TEN_MB = 10 * 1024 * 1024
 
 # The sample row an id stands for, by the path segment before it (users/<id>/ is a user's id).
-ID_SAMPLES = {"users": "user", "invitations": "invitation", "projects": "project", "tasks": "task",
-              "tenants": "tenant"}
+ID_SAMPLES = {
+    "users": "user",
+    "invitations": "invitation",
+    "projects": "project",
+    "tasks": "task",
+    "tenants": "tenant",
+}
 # Query parameters tried on every URL, beside the ones each page turns out to use.
-COMMON_QUERY = ["page", "page_size", "search", "ordering", "q", "o", "p", "next", "format", "status",
-                "assignee", "due", "project", "archived", "token", "email", "_changelist_filters"]
+COMMON_QUERY = [
+    "page",
+    "page_size",
+    "search",
+    "ordering",
+    "q",
+    "o",
+    "p",
+    "next",
+    "format",
+    "status",
+    "assignee",
+    "due",
+    "project",
+    "archived",
+    "token",
+    "email",
+    "_changelist_filters",
+]
 # Body fields tried on every POST, beside the ones each form or schema names.
 COMMON_FIELDS = ["email", "password", "username", "name", "title", "body", "role", "token", "next"]
 
 
 # --- The world: rows and personas, made once for the module -------------------------------------
+
 
 @dataclass
 class Persona:
@@ -112,8 +139,9 @@ CSRF = "walkwalkwalkwalkwalkwalkwalkwalk"
 
 
 def _client(host: str, user=None, schema: str | None = None) -> Client:
-    client = Client(HTTP_HOST=host, raise_request_exception=False, enforce_csrf_checks=True,
-                    HTTP_X_CSRFTOKEN=CSRF)
+    client = Client(
+        HTTP_HOST=host, raise_request_exception=False, enforce_csrf_checks=True, HTTP_X_CSRFTOKEN=CSRF
+    )
     client.cookies["csrftoken"] = CSRF
     if user is not None:
         with schema_context(schema):
@@ -144,9 +172,15 @@ def _tenant_rows(tenant: Tenant, label: str) -> dict:
         invitation.token_hash = invitations.hash_token(raw_invitation)
         invitation.save(update_fields=["token_hash"])
         return {
-            "owner": owner, "admin": admin, "member": member,
-            "ids": {"user": str(member.public_id), "invitation": str(invitation.public_id),
-                    "project": str(project.public_id), "task": str(task.public_id)},
+            "owner": owner,
+            "admin": admin,
+            "member": member,
+            "ids": {
+                "user": str(member.public_id),
+                "invitation": str(invitation.public_id),
+                "project": str(project.public_id),
+                "task": str(task.public_id),
+            },
             "invitation_token": raw_invitation,
             "reset_uid": urlsafe_base64_encode(force_bytes(member.pk)),
             "reset_token": default_token_generator.make_token(member),
@@ -157,11 +191,17 @@ def _public_rows() -> dict:
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
     connection.set_schema_to_public()
-    operator = get_user_model().objects.create_user("operator@walk.test", PASSWORD, is_staff=True,
-                                                    is_superuser=True)
+    operator = get_user_model().objects.create_user(
+        "operator@walk.test", PASSWORD, is_staff=True, is_superuser=True
+    )
     Group.objects.create(name="walk-support")
-    sample = {"user_agent": "walk", "ip_address": "192.0.2.1", "username": "x@walk.test",
-              "http_accept": "*/*", "path_info": "/admin/login/"}
+    sample = {
+        "user_agent": "walk",
+        "ip_address": "192.0.2.1",
+        "username": "x@walk.test",
+        "http_accept": "*/*",
+        "path_info": "/admin/login/",
+    }
     AccessAttempt.objects.create(**sample, get_data="", post_data="", failures_since_start=1)
     AccessLog.objects.create(**sample)
     AccessFailureLog.objects.create(**sample)
@@ -191,13 +231,22 @@ def world(django_db_setup, django_db_blocker):
         root_host = settings.BASE_DOMAIN
         operator = public["operator"]
         root = Site(
-            label="root domain", urlconf=settings.PUBLIC_SCHEMA_URLCONF, host=root_host, schema="public",
+            label="root domain",
+            urlconf=settings.PUBLIC_SCHEMA_URLCONF,
+            host=root_host,
+            schema="public",
             personas=[
                 Persona("anonymous", _client(root_host)),
-                op := Persona("operator", _client(root_host, operator, "public"), _token(operator, "public"),
-                              webhook_auth="walk:webhook-secret"),
+                op := Persona(
+                    "operator",
+                    _client(root_host, operator, "public"),
+                    _token(operator, "public"),
+                    webhook_auth="walk:webhook-secret",
+                ),
             ],
-            privileged=None, ids={"tenant": str(globex.public_id)}, foreign_ids={},
+            privileged=None,
+            ids={"tenant": str(globex.public_id)},
+            foreign_ids={},
         )
         root.privileged = op
         host = acme.primary_host
@@ -206,8 +255,13 @@ def world(django_db_setup, django_db_blocker):
             user, schema = here[role], acme.schema_name
             tenant_personas.append(Persona(role, _client(host, user, schema), _token(user, schema)))
         tenant = Site(
-            label="tenant acme", urlconf=settings.ROOT_URLCONF, host=host, schema=acme.schema_name,
-            personas=tenant_personas, privileged=tenant_personas[-1], ids=here["ids"],
+            label="tenant acme",
+            urlconf=settings.ROOT_URLCONF,
+            host=host,
+            schema=acme.schema_name,
+            personas=tenant_personas,
+            privileged=tenant_personas[-1],
+            ids=here["ids"],
             foreign_ids=there["ids"],
             secrets={key: here[key] for key in ("invitation_token", "reset_uid", "reset_token")},
         )
@@ -217,6 +271,7 @@ def world(django_db_setup, django_db_blocker):
 
 
 # --- Filling patterns ---------------------------------------------------------------------------
+
 
 def _admin_model(route: walk.Route):
     parts = walk.fill(route, {p: f"{{{p}}}" for p in route.params}).strip("/").split("/")
@@ -275,6 +330,7 @@ def invalid_values(route: walk.Route, param: str, site: Site) -> list[str]:
 
 
 # --- Learning a URL's inputs --------------------------------------------------------------------
+
 
 class PageInputs(HTMLParser):
     """Query parameter names (links, GET forms) and POST form fields with their default values."""
@@ -353,8 +409,9 @@ def learn(route: walk.Route, site: Site, openapi: dict) -> Target:
             fields |= dict.fromkeys(_schema_fields(openapi, body.get("schema", {})), "")
             methods.add(method.upper())
     else:
-        response = walk.isolated(lambda: persona.client.get(path, **persona.credentials(route)),
-                                 lambda *_: None)[0]
+        response = walk.isolated(
+            lambda: persona.client.get(path, **persona.credentials(route)), lambda *_: None
+        )[0]
         if response.status_code == 200 and "html" in response.get("Content-Type", ""):
             parser = PageInputs(path)
             parser.feed(response.content.decode(errors="replace"))
@@ -369,6 +426,7 @@ def learn(route: walk.Route, site: Site, openapi: dict) -> Target:
 
 
 # --- The inputs ----------------------------------------------------------------------------------
+
 
 @dataclass
 class Req:
@@ -407,8 +465,12 @@ def query_input(t: Target) -> list[Req]:
     # sibling parameter would have short-circuited (the admin refuses unknown lookups first), with
     # printable values that no control-character check stops.
     every = sorted(t.query)
-    one_by_one = [Req("GET", f"{t.path}?{quote(n)}={quote(v)}")
-                  for n in every if n not in COMMON_QUERY for v in (JUNK, OVERFLOW)]
+    one_by_one = [
+        Req("GET", f"{t.path}?{quote(n)}={quote(v)}")
+        for n in every
+        if n not in COMMON_QUERY
+        for v in (JUNK, OVERFLOW)
+    ]
     return [
         Req("GET", f"{t.path}?" + "&".join(f"{quote(n)}={quote(NUL)}" for n in every) + "&%00=1"),
         Req("GET", f"{t.path}?" + "&".join(f"{quote(n)}={quote(CONTROL)}" for n in every) + "&%ff%fe=%c0%80"),
@@ -437,10 +499,12 @@ def header_input(t: Target) -> list[Req]:
     # POSTs carry the page's own form, so a sign-in form reaches authentication (and django-axes
     # records the attempt under the forwarded address).
     body, kind = _plausible_body(t)
-    return [Req("GET", t.path, headers=HOSTILE_HEADERS),
-            Req("POST", t.path, body, kind, headers=HOSTILE_HEADERS),
-            Req("POST", t.path, body, kind, headers={"HTTP_X_FORWARDED_FOR": "not-an-ip"}),
-            Req("POST", t.path, body, kind, headers={"HTTP_X_CSRFTOKEN": "\x00"})]
+    return [
+        Req("GET", t.path, headers=HOSTILE_HEADERS),
+        Req("POST", t.path, body, kind, headers=HOSTILE_HEADERS),
+        Req("POST", t.path, body, kind, headers={"HTTP_X_FORWARDED_FOR": "not-an-ip"}),
+        Req("POST", t.path, body, kind, headers={"HTTP_X_CSRFTOKEN": "\x00"}),
+    ]
 
 
 def host_input(t: Target) -> list[Req]:
@@ -448,15 +512,19 @@ def host_input(t: Target) -> list[Req]:
 
 
 def cookie_input(t: Target) -> list[Req]:
-    return [Req("GET", t.path, cookies="sessionid=\x00\x01; csrftoken=\x00; messages=\x00"),
-            Req("POST", t.path, cookies=f"sessionid=\x00\x01; messages=\x00\x1b; csrftoken={CSRF}")]
+    return [
+        Req("GET", t.path, cookies="sessionid=\x00\x01; csrftoken=\x00; messages=\x00"),
+        Req("POST", t.path, cookies=f"sessionid=\x00\x01; messages=\x00\x1b; csrftoken={CSRF}"),
+    ]
 
 
 def credentials_input(t: Target) -> list[Req]:
     body, kind = _plausible_body(t)
-    return [Req("POST", t.path, body, kind, headers={"HTTP_AUTHORIZATION": "Bearer abc\x00def"}),
-            Req("GET", t.path, headers={"HTTP_AUTHORIZATION": "Bearer \x01\x1b é"}),
-            Req("GET", t.path, headers={"HTTP_AUTHORIZATION": "Basic \x00!!!"})]
+    return [
+        Req("POST", t.path, body, kind, headers={"HTTP_AUTHORIZATION": "Bearer abc\x00def"}),
+        Req("GET", t.path, headers={"HTTP_AUTHORIZATION": "Bearer \x01\x1b é"}),
+        Req("GET", t.path, headers={"HTTP_AUTHORIZATION": "Basic \x00!!!"}),
+    ]
 
 
 def _takes_json(t: Target) -> bool:
@@ -537,6 +605,7 @@ INPUTS = {
 
 # --- Running ---------------------------------------------------------------------------------------
 
+
 @dataclass
 class Outcome:
     cases: int = 0
@@ -595,11 +664,13 @@ def send(persona: Persona, route: walk.Route, req: Req, writes: walk.TableWrites
     outcome.requests += 1
     shown = repr(req.path if len(req.path) < 120 else req.path[:117] + "...")
     if response.status_code >= 500:
-        outcome.failures.setdefault((*key, "5xx"), f"{req.method} {shown}: {response.status_code} "
-                                                    f"{_traceback_head(response)}")
+        outcome.failures.setdefault(
+            (*key, "5xx"), f"{req.method} {shown}: {response.status_code} {_traceback_head(response)}"
+        )
     elif changed:
-        outcome.failures.setdefault((*key, "write"), f"{req.method} {shown}: {response.status_code} but "
-                                                     f"changed {sorted(changed)}")
+        outcome.failures.setdefault(
+            (*key, "write"), f"{req.method} {shown}: {response.status_code} but changed {sorted(changed)}"
+        )
 
 
 def run_walk(site: Site, personas: list[Persona], writes, outcome: Outcome, request=None) -> None:
@@ -645,14 +716,17 @@ def _all_tables_baseline(writes: walk.TableWrites) -> dict[str, str]:
 
 
 def _report(outcome: Outcome) -> str:
-    lines = [f"{len(outcome.failures)} failing URL x input x persona case(s) "
-             f"(of {outcome.cases}; {outcome.requests} requests):"]
+    lines = [
+        f"{len(outcome.failures)} failing URL x input x persona case(s) "
+        f"(of {outcome.cases}; {outcome.requests} requests):"
+    ]
     for (site, route, input_name, persona, _), detail in sorted(outcome.failures.items()):
         lines.append(f"- [{site}] {route} | {input_name} | {persona}: {detail}")
     return "\n".join(lines)
 
 
 # --- Tests ---------------------------------------------------------------------------------------
+
 
 def test_every_url_pattern_is_filled_in(world):
     """Every pattern of both URLconfs gets real ids and resolves back to itself."""
@@ -666,13 +740,18 @@ def test_every_url_pattern_is_filled_in(world):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("site_name, persona_names", [
-    ("root", ["anonymous", "operator"]),
-    ("tenant", ["anonymous", "member"]),
-    ("tenant", ["admin", "owner"]),
-], ids=["root domain", "tenant: anonymous and member", "tenant: admin and owner"])
-def test_hostile_input_gets_no_server_error_and_a_refusal_changes_nothing(world, site_name, persona_names,
-                                                                            request):
+@pytest.mark.parametrize(
+    "site_name, persona_names",
+    [
+        ("root", ["anonymous", "operator"]),
+        ("tenant", ["anonymous", "member"]),
+        ("tenant", ["admin", "owner"]),
+    ],
+    ids=["root domain", "tenant: anonymous and member", "tenant: admin and owner"],
+)
+def test_hostile_input_gets_no_server_error_and_a_refusal_changes_nothing(
+    world, site_name, persona_names, request
+):
     site = world[site_name]
     personas = [p for p in site.personas if p.name in persona_names]
     outcome = Outcome()
@@ -681,6 +760,7 @@ def test_hostile_input_gets_no_server_error_and_a_refusal_changes_nothing(world,
 
 
 # --- The walk's own checks can fail -------------------------------------------------------------
+
 
 def _writes_then_refuses(request):
     Project.objects.create(name="half-written")

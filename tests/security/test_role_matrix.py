@@ -48,6 +48,7 @@ NO_ONE: set[str] = set()
 
 # --- The matrices ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class AdminRules:
     list: set[str]
@@ -64,85 +65,245 @@ ADMIN_ACTIONS = ("list", "read", "add", "change", "delete")
 
 def admin_rules(fields=(), columns=(), **allowed) -> AdminRules:
     """``admin_rules(list=MANAGERS, read=MANAGERS, fields=..., columns=...)``; unnamed acts: no one."""
-    return AdminRules(**{a: set(allowed.get(a, NO_ONE)) for a in ADMIN_ACTIONS}, fields=frozenset(fields),
-                      columns=frozenset(columns))
+    return AdminRules(
+        **{a: set(allowed.get(a, NO_ONE)) for a in ADMIN_ACTIONS},
+        fields=frozenset(fields),
+        columns=frozenset(columns),
+    )
 
 
 TENANT_ADMIN = {
     # People join through invitations and leave by deactivation: no add, no delete.
     "accounts.user": admin_rules(
-        list=MANAGERS, read=MANAGERS, change=MANAGERS,
+        list=MANAGERS,
+        read=MANAGERS,
+        change=MANAGERS,
         fields={"email", "full_name", "role", "is_active", "public_id", "last_login", "created_at"},
-        columns={"email", "full_name", "role", "is_active", "last_login", "created_at"}),
+        columns={"email", "full_name", "role", "is_active", "last_login", "created_at"},
+    ),
     # Revoked, not deleted; the token's hash is never shown.
     "accounts.invitation": admin_rules(
-        list=MANAGERS, read=MANAGERS, add=MANAGERS, change=MANAGERS,
-        fields={"email", "role", "status", "invited_by", "expires_at", "sent_at", "send_count",
-                "accepted_at", "revoked_at", "created_at"},
-        columns={"email", "role", "status", "invited_by", "expires_at", "accepted_at", "revoked_at"}),
+        list=MANAGERS,
+        read=MANAGERS,
+        add=MANAGERS,
+        change=MANAGERS,
+        fields={
+            "email",
+            "role",
+            "status",
+            "invited_by",
+            "expires_at",
+            "sent_at",
+            "send_count",
+            "accepted_at",
+            "revoked_at",
+            "created_at",
+        },
+        columns={"email", "role", "status", "invited_by", "expires_at", "accepted_at", "revoked_at"},
+    ),
     # Read-only: rows change only through the outbox's services and the worker.
     "outbox.outboxmessage": admin_rules(
-        list=MANAGERS, read=MANAGERS,
-        fields={"public_id", "status", "sensitive", "recipients", "from_email", "reply_to", "subject",
-                "template", "text_part", "html_preview", "attempts", "last_error", "provider_message_id",
-                "dedup_key", "next_attempt_at", "created_at", "updated_at", "sent_at"},
-        columns={"subject", "recipients", "template", "status", "sensitive", "attempts", "created_at",
-                 "sent_at"}),
+        list=MANAGERS,
+        read=MANAGERS,
+        fields={
+            "public_id",
+            "status",
+            "sensitive",
+            "recipients",
+            "from_email",
+            "reply_to",
+            "subject",
+            "template",
+            "text_part",
+            "html_preview",
+            "attempts",
+            "last_error",
+            "provider_message_id",
+            "dedup_key",
+            "next_attempt_at",
+            "created_at",
+            "updated_at",
+            "sent_at",
+        },
+        columns={
+            "subject",
+            "recipients",
+            "template",
+            "status",
+            "sensitive",
+            "attempts",
+            "created_at",
+            "sent_at",
+        },
+    ),
     # The change page lists the project's tasks (read-only) below its own fields.
     "projects.project": admin_rules(
-        list=MANAGERS, read=MANAGERS, add=MANAGERS, change=MANAGERS, delete=MANAGERS,
-        fields={"name", "description", "archived", "archived_at", "created_by", "public_id", "created_at",
-                "updated_at", "title", "status", "priority", "assignee", "due_date"},
-        columns={"name", "archived", "created_by", "created_at"}),
+        list=MANAGERS,
+        read=MANAGERS,
+        add=MANAGERS,
+        change=MANAGERS,
+        delete=MANAGERS,
+        fields={
+            "name",
+            "description",
+            "archived",
+            "archived_at",
+            "created_by",
+            "public_id",
+            "created_at",
+            "updated_at",
+            "title",
+            "status",
+            "priority",
+            "assignee",
+            "due_date",
+        },
+        columns={"name", "archived", "created_by", "created_at"},
+    ),
     "projects.task": admin_rules(
-        list=MANAGERS, read=MANAGERS, add=MANAGERS, change=MANAGERS, delete=MANAGERS,
-        fields={"project", "title", "description", "status", "priority", "assignee", "due_date", "created_by",
-                "public_id", "created_at", "updated_at", "author", "body"},
-        columns={"title", "project", "status", "priority", "assignee", "due_date", "created_at"}),
+        list=MANAGERS,
+        read=MANAGERS,
+        add=MANAGERS,
+        change=MANAGERS,
+        delete=MANAGERS,
+        fields={
+            "project",
+            "title",
+            "description",
+            "status",
+            "priority",
+            "assignee",
+            "due_date",
+            "created_by",
+            "public_id",
+            "created_at",
+            "updated_at",
+            "author",
+            "body",
+        },
+        columns={"title", "project", "status", "priority", "assignee", "due_date", "created_at"},
+    ),
     # Comments are not edited, only added and (by owners and admins) deleted.
     "projects.comment": admin_rules(
-        list=MANAGERS, read=MANAGERS, add=MANAGERS, delete=MANAGERS,
+        list=MANAGERS,
+        read=MANAGERS,
+        add=MANAGERS,
+        delete=MANAGERS,
         fields={"task", "author", "body", "public_id", "created_at", "updated_at"},
-        columns={"task", "author", "created_at"}),
+        columns={"task", "author", "created_at"},
+    ),
     # Each user's own (their email settings page): the admin only shows them.
     "projects.notificationpreferences": admin_rules(
-        list=MANAGERS, read=MANAGERS,
+        list=MANAGERS,
+        read=MANAGERS,
         fields={"user", "assignment", "comments", "digest"},
-        columns={"user", "assignment", "comments", "digest"}),
+        columns={"user", "assignment", "comments", "digest"},
+    ),
 }
 
 OPERATOR = {"operator"}
 AXES_SEEN = {"username", "path_info", "user_agent", "ip_address", "http_accept"}
 GLOBAL_ADMIN = {
     "tenants.tenant": admin_rules(
-        list=OPERATOR, read=OPERATOR, add=OPERATOR, change=OPERATOR, delete=OPERATOR,
+        list=OPERATOR,
+        read=OPERATOR,
+        add=OPERATOR,
+        change=OPERATOR,
+        delete=OPERATOR,
         # The change page lists the tenant's domains (domain, is_primary) below its own fields.
-        fields={"name", "slug", "schema_name", "public_id", "status", "suspended_reason", "plan", "branding",
-                "email_from_name", "email_reply_to", "user_count", "created_at", "updated_at", "domain",
-                "is_primary"},
-        columns={"slug", "name", "status_badge", "plan", "user_count", "app_column_0", "primary_domain",
-                 "created_at"}),
+        fields={
+            "name",
+            "slug",
+            "schema_name",
+            "public_id",
+            "status",
+            "suspended_reason",
+            "plan",
+            "branding",
+            "email_from_name",
+            "email_reply_to",
+            "user_count",
+            "created_at",
+            "updated_at",
+            "domain",
+            "is_primary",
+        },
+        columns={
+            "slug",
+            "name",
+            "status_badge",
+            "plan",
+            "user_count",
+            "app_column_0",
+            "primary_domain",
+            "created_at",
+        },
+    ),
     # Operators are deactivated, not deleted (a User's delete would reach tenant-only tables). The
     # password field shows only the hash's algorithm and a link to set a new one.
     "accounts.user": admin_rules(
-        list=OPERATOR, read=OPERATOR, add=OPERATOR, change=OPERATOR,
-        fields={"email", "password", "public_id", "full_name", "is_active", "is_staff", "is_superuser",
-                "groups", "user_permissions", "last_login", "created_at", "updated_at"},
-        columns={"email", "full_name", "is_staff", "is_active", "last_login", "created_at"}),
-    "auth.group": admin_rules(list=OPERATOR, read=OPERATOR, add=OPERATOR, change=OPERATOR, delete=OPERATOR,
-                              fields={"name", "permissions"}, columns={"__str__"}),
+        list=OPERATOR,
+        read=OPERATOR,
+        add=OPERATOR,
+        change=OPERATOR,
+        fields={
+            "email",
+            "password",
+            "public_id",
+            "full_name",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "groups",
+            "user_permissions",
+            "last_login",
+            "created_at",
+            "updated_at",
+        },
+        columns={"email", "full_name", "is_staff", "is_active", "last_login", "created_at"},
+    ),
+    "auth.group": admin_rules(
+        list=OPERATOR,
+        read=OPERATOR,
+        add=OPERATOR,
+        change=OPERATOR,
+        delete=OPERATOR,
+        fields={"name", "permissions"},
+        columns={"__str__"},
+    ),
     # django-axes' records: made by sign-ins, never added by hand.
     "axes.accessattempt": admin_rules(
-        list=OPERATOR, read=OPERATOR, change=OPERATOR, delete=OPERATOR,
+        list=OPERATOR,
+        read=OPERATOR,
+        change=OPERATOR,
+        delete=OPERATOR,
         fields=AXES_SEEN | {"failures_since_start", "expiration", "get_data", "post_data"},
-        columns={"attempt_time", "ip_address", "user_agent", "username", "path_info",
-                 "failures_since_start", "status"}),
+        columns={
+            "attempt_time",
+            "ip_address",
+            "user_agent",
+            "username",
+            "path_info",
+            "failures_since_start",
+            "status",
+        },
+    ),
     "axes.accesslog": admin_rules(
-        list=OPERATOR, read=OPERATOR, change=OPERATOR, delete=OPERATOR, fields=AXES_SEEN,
-        columns={"attempt_time", "logout_time", "ip_address", "username", "user_agent", "path_info"}),
+        list=OPERATOR,
+        read=OPERATOR,
+        change=OPERATOR,
+        delete=OPERATOR,
+        fields=AXES_SEEN,
+        columns={"attempt_time", "logout_time", "ip_address", "username", "user_agent", "path_info"},
+    ),
     "axes.accessfailurelog": admin_rules(
-        list=OPERATOR, read=OPERATOR, change=OPERATOR, delete=OPERATOR, fields=AXES_SEEN,
-        columns={"attempt_time", "ip_address", "username", "user_agent", "path_info", "locked_out"}),
+        list=OPERATOR,
+        read=OPERATOR,
+        change=OPERATOR,
+        delete=OPERATOR,
+        fields=AXES_SEEN,
+        columns={"attempt_time", "ip_address", "username", "user_agent", "path_info", "locked_out"},
+    ),
 }
 
 
@@ -159,98 +320,183 @@ def act(method, allowed, status=200, body=None):
 
 
 USER = {"id", "email", "full_name", "role", "is_active", "created_at", "last_login"}
-INVITATION = {"id", "email", "role", "status", "invited_by", "expires_at", "sent_at", "accepted_at",
-              "revoked_at", "created_at"}
+INVITATION = {
+    "id",
+    "email",
+    "role",
+    "status",
+    "invited_by",
+    "expires_at",
+    "sent_at",
+    "accepted_at",
+    "revoked_at",
+    "created_at",
+}
 PROJECT = {"id", "name", "description", "archived", "archived_at", "created_by", "created_at", "updated_at"}
-TASK = {"id", "project", "title", "description", "status", "priority", "assignee", "due_date", "created_by",
-        "created_at", "updated_at"}
+TASK = {
+    "id",
+    "project",
+    "title",
+    "description",
+    "status",
+    "priority",
+    "assignee",
+    "due_date",
+    "created_by",
+    "created_at",
+    "updated_at",
+}
 COMMENT = {"id", "author", "body", "created_at"}
-TENANT = {"id", "slug", "name", "status", "suspended_reason", "plan", "url", "user_count", "created_at",
-          "updated_at"}
+TENANT = {
+    "id",
+    "slug",
+    "name",
+    "status",
+    "suspended_reason",
+    "plan",
+    "url",
+    "user_count",
+    "created_at",
+    "updated_at",
+}
 
 # path -> ({action: Act}, the fields of what it reads)
 TENANT_API = {
-    "/api/v1/auth/token/": ({
-        "sign in": act("POST", SIGNED_IN | {"outsider"},
-                       body={"email": "owner@acme.test", "password": PASSWORD}),
-        "sign out": act("DELETE", SIGNED_IN, 204),
-    }, set()),
+    "/api/v1/auth/token/": (
+        {
+            "sign in": act(
+                "POST", SIGNED_IN | {"outsider"}, body={"email": "owner@acme.test", "password": PASSWORD}
+            ),
+            "sign out": act("DELETE", SIGNED_IN, 204),
+        },
+        set(),
+    ),
     "/api/v1/auth/token/revoke-all/": ({"revoke all": act("POST", SIGNED_IN, 204)}, set()),
     "/api/v1/me/": ({"read": act("GET", SIGNED_IN)}, USER),
     # Every role sees the workspace's directory; owners and admins invite (POST is an invitation).
-    "/api/v1/users/": ({
-        "list": act("GET", ROLES),
-        "add": act("POST", MANAGERS, 201, {"email": "new@matrix.test", "role": "member"}),
-    }, USER),
-    "/api/v1/users/{public_id}/": ({
-        "read": act("GET", ROLES),
-        "change": act("PATCH", MANAGERS, body={"role": "admin"}),
-        "grant owner": act("PATCH", {"owner"}, body={"role": "owner"}),
-        "delete": act("DELETE", MANAGERS, 204),
-    }, USER),
-    "/api/v1/invitations/": ({
-        "list": act("GET", MANAGERS),
-        "add": act("POST", MANAGERS, 201, {"email": "another@matrix.test"}),
-    }, INVITATION),
-    "/api/v1/invitations/{public_id}/": ({
-        "read": act("GET", MANAGERS),
-        "delete": act("DELETE", MANAGERS),  # revokes, answering the revoked invitation
-    }, INVITATION),
+    "/api/v1/users/": (
+        {
+            "list": act("GET", ROLES),
+            "add": act("POST", MANAGERS, 201, {"email": "new@matrix.test", "role": "member"}),
+        },
+        USER,
+    ),
+    "/api/v1/users/{public_id}/": (
+        {
+            "read": act("GET", ROLES),
+            "change": act("PATCH", MANAGERS, body={"role": "admin"}),
+            "grant owner": act("PATCH", {"owner"}, body={"role": "owner"}),
+            "delete": act("DELETE", MANAGERS, 204),
+        },
+        USER,
+    ),
+    "/api/v1/invitations/": (
+        {
+            "list": act("GET", MANAGERS),
+            "add": act("POST", MANAGERS, 201, {"email": "another@matrix.test"}),
+        },
+        INVITATION,
+    ),
+    "/api/v1/invitations/{public_id}/": (
+        {
+            "read": act("GET", MANAGERS),
+            "delete": act("DELETE", MANAGERS),  # revokes, answering the revoked invitation
+        },
+        INVITATION,
+    ),
     "/api/v1/invitations/{public_id}/resend/": ({"resend": act("POST", MANAGERS)}, INVITATION),
-    "/api/v1/projects/": ({
-        "list": act("GET", ROLES),
-        "add": act("POST", ROLES, 201, {"name": "New"}),
-    }, PROJECT),
-    "/api/v1/projects/{public_id}/": ({
-        "read": act("GET", ROLES),
-        "change": act("PATCH", ROLES, body={"name": "Renamed"}),
-        "replace": act("PUT", ROLES, body={"name": "Renamed", "description": "again"}),
-        "delete": act("DELETE", MANAGERS, 204),
-    }, PROJECT),
-    "/api/v1/projects/{public_id}/archive/": ({
-        "archive": act("POST", MANAGERS, body={"archived": True}),
-    }, PROJECT),
-    "/api/v1/tasks/": ({
-        "list": act("GET", ROLES),
-        "add": act("POST", ROLES, 201, lambda s: {"project": str(s["projects"].public_id), "title": "New"}),
-    }, TASK),
+    "/api/v1/projects/": (
+        {
+            "list": act("GET", ROLES),
+            "add": act("POST", ROLES, 201, {"name": "New"}),
+        },
+        PROJECT,
+    ),
+    "/api/v1/projects/{public_id}/": (
+        {
+            "read": act("GET", ROLES),
+            "change": act("PATCH", ROLES, body={"name": "Renamed"}),
+            "replace": act("PUT", ROLES, body={"name": "Renamed", "description": "again"}),
+            "delete": act("DELETE", MANAGERS, 204),
+        },
+        PROJECT,
+    ),
+    "/api/v1/projects/{public_id}/archive/": (
+        {
+            "archive": act("POST", MANAGERS, body={"archived": True}),
+        },
+        PROJECT,
+    ),
+    "/api/v1/tasks/": (
+        {
+            "list": act("GET", ROLES),
+            "add": act(
+                "POST", ROLES, 201, lambda s: {"project": str(s["projects"].public_id), "title": "New"}
+            ),
+        },
+        TASK,
+    ),
     # The sample task is the owner's: others' tasks are deleted by owners and admins.
-    "/api/v1/tasks/{public_id}/": ({
-        "read": act("GET", ROLES),
-        "change": act("PATCH", ROLES, body={"status": "done"}),
-        "replace": act("PUT", ROLES, body=lambda s: {"project": str(s["projects"].public_id), "title": "2"}),
-        "delete": act("DELETE", MANAGERS, 204),
-    }, TASK),
-    "/api/v1/tasks/{task_public_id}/comments/": ({
-        "list": act("GET", ROLES),
-        "add": act("POST", ROLES, 201, {"body": "Agreed"}),
-    }, COMMENT),
+    "/api/v1/tasks/{public_id}/": (
+        {
+            "read": act("GET", ROLES),
+            "change": act("PATCH", ROLES, body={"status": "done"}),
+            "replace": act(
+                "PUT", ROLES, body=lambda s: {"project": str(s["projects"].public_id), "title": "2"}
+            ),
+            "delete": act("DELETE", MANAGERS, 204),
+        },
+        TASK,
+    ),
+    "/api/v1/tasks/{task_public_id}/comments/": (
+        {
+            "list": act("GET", ROLES),
+            "add": act("POST", ROLES, 201, {"body": "Agreed"}),
+        },
+        COMMENT,
+    ),
 }
 
 ROOT_API = {
-    "/api/v1/auth/token/": ({
-        "sign in": act("POST", {"operator", "outsider"},
-                       body={"email": "ops@platform.test", "password": PASSWORD}),
-        "sign out": act("DELETE", OPERATOR, 204),
-    }, set()),
+    "/api/v1/auth/token/": (
+        {
+            "sign in": act(
+                "POST", {"operator", "outsider"}, body={"email": "ops@platform.test", "password": PASSWORD}
+            ),
+            "sign out": act("DELETE", OPERATOR, 204),
+        },
+        set(),
+    ),
     "/api/v1/auth/token/revoke-all/": ({"revoke all": act("POST", OPERATOR, 204)}, set()),
-    "/api/v1/tenants/": ({
-        "list": act("GET", OPERATOR),
-        # The owner's one-time set-password link goes to the owner by email, never to the operator.
-        "add": act("POST", OPERATOR, 201, {"slug": "matrix", "name": "Matrix", "owner_email": "b@m.test"}),
-    }, TENANT),
-    "/api/v1/tenants/{public_id}/": ({
-        "read": act("GET", OPERATOR),
-        "delete": act("DELETE", OPERATOR, 204),
-    }, TENANT),
-    "/api/v1/tenants/{public_id}/suspend/": ({
-        "suspend": act("POST", OPERATOR, body={"reason": "matrix"}),
-    }, TENANT),
+    "/api/v1/tenants/": (
+        {
+            "list": act("GET", OPERATOR),
+            # The owner's one-time set-password link goes to the owner by email, never to the operator.
+            "add": act(
+                "POST", OPERATOR, 201, {"slug": "matrix", "name": "Matrix", "owner_email": "b@m.test"}
+            ),
+        },
+        TENANT,
+    ),
+    "/api/v1/tenants/{public_id}/": (
+        {
+            "read": act("GET", OPERATOR),
+            "delete": act("DELETE", OPERATOR, 204),
+        },
+        TENANT,
+    ),
+    "/api/v1/tenants/{public_id}/suspend/": (
+        {
+            "suspend": act("POST", OPERATOR, body={"reason": "matrix"}),
+        },
+        TENANT,
+    ),
     "/api/v1/tenants/{public_id}/reactivate/": ({"reactivate": act("POST", OPERATOR)}, TENANT),
 }
 
 
 # --- Sample rows and personas ------------------------------------------------------------------
+
 
 @pytest.fixture
 def matrix_settings(settings):
@@ -308,14 +554,23 @@ def samples(tenant, owner, member):
         preferences = projects.update_preferences(member, digest=False)
         invitation = invitations.invite(owner, "invitee@matrix.test", Role.MEMBER)
         outbox_message = OutboxMessage.objects.first()
-    return {"project": project, "task": task, "comment": comment, "notificationpreferences": preferences,
-            "invitation": invitation, "user": member, "outboxmessage": outbox_message}
+    return {
+        "project": project,
+        "task": task,
+        "comment": comment,
+        "notificationpreferences": preferences,
+        "invitation": invitation,
+        "user": member,
+        "outboxmessage": outbox_message,
+    }
 
 
 # --- Secrets -------------------------------------------------------------------------------------
 
-SECRET_LINKS = [re.compile(r"/accounts/invitations/[A-Za-z0-9_\-]{16,}/"),
-                re.compile(r"/accounts/reset/[A-Za-z0-9_\-]+/[0-9a-z]+-[0-9a-f]{20,}/")]
+SECRET_LINKS = [
+    re.compile(r"/accounts/invitations/[A-Za-z0-9_\-]{16,}/"),
+    re.compile(r"/accounts/reset/[A-Za-z0-9_\-]+/[0-9a-z]+-[0-9a-f]{20,}/"),
+]
 
 
 def secret_values(schemas) -> set[str]:
@@ -338,6 +593,7 @@ def leaked(body: str, secrets: set[str]) -> list[str]:
 
 
 # --- Admin sites -------------------------------------------------------------------------------
+
 
 def admin_site(urlconf: str):
     """The AdminSite serving /admin/ in ``urlconf``."""
@@ -375,8 +631,12 @@ def observe_admin(urlconf: str, host: str, schema: str, label: str, persona: Per
 
     client = persona.client(host)
     pages, allowed = {}, set()
-    for action, path in [("list", url("changelist")), ("read", url("change", obj.pk)), ("add", url("add")),
-                         ("delete", url("delete", obj.pk))]:
+    for action, path in [
+        ("list", url("changelist")),
+        ("read", url("change", obj.pk)),
+        ("add", url("add")),
+        ("delete", url("delete", obj.pk)),
+    ]:
         response, _ = walk.isolated(lambda path=path: client.get(path), lambda *_: None)
         pages[action] = response
         if response.status_code == 200:
@@ -384,11 +644,17 @@ def observe_admin(urlconf: str, host: str, schema: str, label: str, persona: Per
     body = pages["read"].content.decode(errors="replace") if "read" in allowed else ""
     if 'name="_save"' in body:
         allowed.add("change")
-    seen = {"fields": set(FIELD.findall(body)),
-            "columns": set(COLUMN.findall(pages["list"].content.decode(errors="replace")))
-            if "list" in allowed else set()}
-    leaks = [hit for response in pages.values()
-             for hit in leaked(response.content.decode(errors="replace"), secrets)]
+    seen = {
+        "fields": set(FIELD.findall(body)),
+        "columns": set(COLUMN.findall(pages["list"].content.decode(errors="replace")))
+        if "list" in allowed
+        else set(),
+    }
+    leaks = [
+        hit
+        for response in pages.values()
+        for hit in leaked(response.content.decode(errors="replace"), secrets)
+    ]
     return allowed, seen, leaks
 
 
@@ -399,8 +665,9 @@ def check_admin(matrix, urlconf, host, schema, personas, samples, secrets) -> li
             allowed, seen, leaks = observe_admin(urlconf, host, schema, label, persona, samples, secrets)
             expected = {a for a in ADMIN_ACTIONS if persona.name in getattr(rules, a)}
             if allowed != expected:
-                problems.append(f"{label} as {persona.name}: may {sorted(allowed)}, "
-                                f"the matrix says {sorted(expected)}")
+                problems.append(
+                    f"{label} as {persona.name}: may {sorted(allowed)}, the matrix says {sorted(expected)}"
+                )
             if "read" in allowed and seen["fields"] != rules.fields:
                 problems.append(f"{label} as {persona.name}: sees fields {sorted(seen['fields'])}")
             if "list" in allowed and seen["columns"] != rules.columns:
@@ -411,39 +678,62 @@ def check_admin(matrix, urlconf, host, schema, personas, samples, secrets) -> li
 
 def test_the_tenant_admin_follows_the_matrix(tenant, other_tenant, personas, samples):
     secrets = secret_values(["public", tenant.schema_name, other_tenant.schema_name])
-    problems = check_admin(TENANT_ADMIN, settings.ROOT_URLCONF, tenant.primary_host, tenant.schema_name,
-                           personas, samples, secrets)
+    problems = check_admin(
+        TENANT_ADMIN,
+        settings.ROOT_URLCONF,
+        tenant.primary_host,
+        tenant.schema_name,
+        personas,
+        samples,
+        secrets,
+    )
     assert not problems, "\n".join(problems)
 
 
 def test_the_global_admin_follows_the_matrix(tenant, other_tenant, personas, samples):
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
-    row = {"user_agent": "matrix", "ip_address": "192.0.2.1", "username": "x@matrix.test",
-           "http_accept": "*/*", "path_info": "/admin/login/"}
+    row = {
+        "user_agent": "matrix",
+        "ip_address": "192.0.2.1",
+        "username": "x@matrix.test",
+        "http_accept": "*/*",
+        "path_info": "/admin/login/",
+    }
     AccessAttempt.objects.create(**row, get_data="", post_data="", failures_since_start=1)
     AccessLog.objects.create(**row)
     AccessFailureLog.objects.create(**row)
     Group.objects.create(name="matrix-support")
     secrets = secret_values(["public", tenant.schema_name, other_tenant.schema_name])
-    problems = check_admin(GLOBAL_ADMIN, settings.PUBLIC_SCHEMA_URLCONF, settings.BASE_DOMAIN, "public",
-                           personas, {"tenant": other_tenant}, secrets)
+    problems = check_admin(
+        GLOBAL_ADMIN,
+        settings.PUBLIC_SCHEMA_URLCONF,
+        settings.BASE_DOMAIN,
+        "public",
+        personas,
+        {"tenant": other_tenant},
+        secrets,
+    )
     assert not problems, "\n".join(problems)
 
 
 # --- APIs ----------------------------------------------------------------------------------------
 
+
 def documented(urlconf: str) -> dict[str, set[str]]:
     """Each path of the site's OpenAPI schema with its methods."""
     schema = SchemaGenerator(urlconf=urlconf).get_schema(request=None, public=True)
-    return {path: {m.upper() for m in item if m in {"get", "post", "put", "patch", "delete"}}
-            for path, item in schema["paths"].items()}
+    return {
+        path: {m.upper() for m in item if m in {"get", "post", "put", "patch", "delete"}}
+        for path, item in schema["paths"].items()
+    }
 
 
 def _concrete(path: str, rows: dict) -> str:
     """The path with each {id} replaced by the sample row of the segment before it."""
+
     def fill(match):
-        segment = path[:match.start()].rstrip("/").rsplit("/", 1)[-1]
+        segment = path[: match.start()].rstrip("/").rsplit("/", 1)[-1]
         return str(rows[segment].public_id)
 
     return re.sub(r"\{\w+\}", fill, path)
@@ -482,37 +772,49 @@ def check_api(matrix, host: str, personas, rows, secrets, home: set[str]) -> lis
 
 def test_the_tenant_api_follows_the_matrix(tenant, other_tenant, personas, samples):
     secrets = secret_values(["public", tenant.schema_name, other_tenant.schema_name])
-    rows = {"users": samples["user"], "invitations": samples["invitation"], "projects": samples["project"],
-            "tasks": samples["task"]}
+    rows = {
+        "users": samples["user"],
+        "invitations": samples["invitation"],
+        "projects": samples["project"],
+        "tasks": samples["task"],
+    }
     problems = check_api(TENANT_API, tenant.primary_host, personas, rows, secrets, home=SIGNED_IN)
     assert not problems, "\n".join(problems)
 
 
 def test_the_operator_api_follows_the_matrix(tenant, other_tenant, personas):
     secrets = secret_values(["public", tenant.schema_name, other_tenant.schema_name])
-    problems = check_api(ROOT_API, settings.BASE_DOMAIN, personas, {"tenants": other_tenant}, secrets,
-                         home=OPERATOR)
+    problems = check_api(
+        ROOT_API, settings.BASE_DOMAIN, personas, {"tenants": other_tenant}, secrets, home=OPERATOR
+    )
     assert not problems, "\n".join(problems)
 
 
 # --- The matrix covers everything ---------------------------------------------------------------
 
+
 def test_the_matrix_lists_every_admin_model_and_api_route():
     problems = []
-    for name, urlconf, matrix in [("tenant admin", settings.ROOT_URLCONF, TENANT_ADMIN),
-                                  ("global admin", settings.PUBLIC_SCHEMA_URLCONF, GLOBAL_ADMIN)]:
+    for name, urlconf, matrix in [
+        ("tenant admin", settings.ROOT_URLCONF, TENANT_ADMIN),
+        ("global admin", settings.PUBLIC_SCHEMA_URLCONF, GLOBAL_ADMIN),
+    ]:
         shown = registered(urlconf)
         problems += [f"{name}: {label} is registered but not in the matrix" for label in shown - set(matrix)]
         problems += [f"{name}: {label} is in the matrix but not registered" for label in set(matrix) - shown]
-    for name, urlconf, matrix in [("tenant API", settings.ROOT_URLCONF, TENANT_API),
-                                  ("operator API", settings.PUBLIC_SCHEMA_URLCONF, ROOT_API)]:
+    for name, urlconf, matrix in [
+        ("tenant API", settings.ROOT_URLCONF, TENANT_API),
+        ("operator API", settings.PUBLIC_SCHEMA_URLCONF, ROOT_API),
+    ]:
         routes = {route.openapi_path() for route in walk.routes(urlconf) if route.is_api}
         schema = documented(urlconf)
         for path in sorted(routes | set(schema) | set(matrix)):
             in_matrix = {rule.method for rule in matrix.get(path, ({}, set()))[0].values()}
             if in_matrix != schema.get(path, set()):
-                problems.append(f"{name}: {path} answers {sorted(schema.get(path, set()))}, "
-                                f"the matrix has {sorted(in_matrix)}")
+                problems.append(
+                    f"{name}: {path} answers {sorted(schema.get(path, set()))}, "
+                    f"the matrix has {sorted(in_matrix)}"
+                )
     assert not problems, "\n".join(problems)
 
 

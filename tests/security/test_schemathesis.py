@@ -31,16 +31,26 @@ METHODS = {"get", "post", "put", "patch", "delete"}
 SITES = {"tenant": settings.ROOT_URLCONF, "root": settings.PUBLIC_SCHEMA_URLCONF}
 # Bounded so both APIs, valid and invalid input and the stateful runs take about a minute.
 EXAMPLES = 12
-STATEFUL = hypothesis.settings(max_examples=8, stateful_step_count=6, deadline=None, derandomize=True,
-                               database=None, suppress_health_check=list(HealthCheck),
-                               phases=[hypothesis.Phase.generate])
+STATEFUL = hypothesis.settings(
+    max_examples=8,
+    stateful_step_count=6,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+    phases=[hypothesis.Phase.generate],
+)
 
 
 def operations(site: str) -> list[tuple[str, str, str]]:
     """(site, METHOD, path) of every operation the site's schema documents."""
     schema = SchemaGenerator(urlconf=SITES[site]).get_schema(request=None, public=True)
-    return [(site, method.upper(), path) for path, item in schema["paths"].items() for method in item
-            if method in METHODS]
+    return [
+        (site, method.upper(), path)
+        for path, item in schema["paths"].items()
+        for method in item
+        if method in METHODS
+    ]
 
 
 OPERATIONS = operations("tenant") + operations("root")
@@ -93,11 +103,17 @@ def test_no_generated_request_gets_a_server_error(apis, site, method, path, mode
     statuses: list[int] = []
 
     @given(case=api.schema[path][method].as_strategy(generation_mode=mode))
-    @hypothesis.settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                         suppress_health_check=list(HealthCheck))
+    @hypothesis.settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def check(case):
-        response = case.call_and_validate(base_url=api.base_url, headers=api.headers,
-                                          checks=[not_a_server_error])
+        response = case.call_and_validate(
+            base_url=api.base_url, headers=api.headers, checks=[not_a_server_error]
+        )
         statuses.append(response.status_code)
 
     check()

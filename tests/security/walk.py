@@ -88,7 +88,8 @@ def routes(urlconf: str) -> list[Route]:
         # A regex alternative of plain words is a finite set: one route per word.
         choices = [
             (m["name"], m["body"].split("|"))
-            for p in chain if isinstance(p, RegexPattern)
+            for p in chain
+            if isinstance(p, RegexPattern)
             for m in _REGEX_GROUP.finditer(str(p))
             if re.fullmatch(r"\w+(\|\w+)+", m["body"])
         ]
@@ -148,6 +149,7 @@ def allowed_methods(route: Route) -> set[str]:
 
 # --- Requests that leave no trace ---------------------------------------------------------------
 
+
 class TableWrites:
     """Counts of rows this transaction inserted, updated or deleted per table (PostgreSQL keeps
     them per backend, transaction-local, and they only grow): equal counts around a request prove
@@ -180,8 +182,9 @@ def table_contents(tables: list[str]) -> dict[str, str]:
     for table in tables:
         schema, name = table.split(".", 1)
         quoted = connection.ops.quote_name(schema) + "." + connection.ops.quote_name(name)
-        parts.append(f"SELECT %s, count(*)::text || ':' || coalesce(sum(hashtext(t::text)), 0)::text "
-                     f"FROM {quoted} t")
+        parts.append(
+            f"SELECT %s, count(*)::text || ':' || coalesce(sum(hashtext(t::text)), 0)::text FROM {quoted} t"
+        )
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), tables)
         return dict(cursor.fetchall())

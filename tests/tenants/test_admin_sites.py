@@ -101,7 +101,9 @@ def test_the_global_admin_lists_tenants_with_status_created_date_and_user_count(
         assert text in page.content
 
 
-def test_the_tenant_list_costs_the_same_queries_for_more_tenants(operator_client, django_assert_max_num_queries):
+def test_the_tenant_list_costs_the_same_queries_for_more_tenants(
+    operator_client, django_assert_max_num_queries
+):
     from tenants.services import provision_tenant
 
     with django_assert_max_num_queries(13) as few:
@@ -114,7 +116,8 @@ def test_the_tenant_list_costs_the_same_queries_for_more_tenants(operator_client
 
 def test_the_global_admin_creates_a_tenant_through_the_provisioning_service(operator_client):
     response = operator_client.post(
-        "/admin/tenants/tenant/add/", {"slug": "wayne", "name": "Wayne Enterprises", "owner_email": "bruce@wayne.test"},
+        "/admin/tenants/tenant/add/",
+        {"slug": "wayne", "name": "Wayne Enterprises", "owner_email": "bruce@wayne.test"},
         follow=True,
     )
     assert response.status_code == 200
@@ -129,10 +132,16 @@ def test_the_global_admin_creates_a_tenant_through_the_provisioning_service(oper
     assert not any("/accounts/reset/" in m for m in messages)
 
 
-@pytest.mark.parametrize(("slug", "error"), [("www", "reserved"), ("acme", "already taken"), ("Bad", "lowercase")])
-def test_the_global_admin_add_form_shows_slug_errors_and_creates_nothing(operator_client, tenant, slug, error):
+@pytest.mark.parametrize(
+    ("slug", "error"), [("www", "reserved"), ("acme", "already taken"), ("Bad", "lowercase")]
+)
+def test_the_global_admin_add_form_shows_slug_errors_and_creates_nothing(
+    operator_client, tenant, slug, error
+):
     count = Tenant.objects.count()
-    response = operator_client.post("/admin/tenants/tenant/add/", {"slug": slug, "name": "X", "owner_email": "x@x.test"})
+    response = operator_client.post(
+        "/admin/tenants/tenant/add/", {"slug": slug, "name": "X", "owner_email": "x@x.test"}
+    )
     assert response.status_code == 200
     assert error in " ".join(response.context["adminform"].form.errors["slug"])
     assert Tenant.objects.count() == count
@@ -160,9 +169,11 @@ def test_the_global_admin_deletes_a_tenant_and_drops_its_schema(operator_client)
 def test_the_global_admin_add_form_refuses_an_owner_email_longer_than_the_user_column(operator_client):
     from tests.tenants.test_provisioning import LONG_EMAIL
 
-    response = operator_client.post("/admin/tenants/tenant/add/",
-                                    {"slug": "longmail", "name": "Long Mail", "owner_email": LONG_EMAIL})
+    response = operator_client.post(
+        "/admin/tenants/tenant/add/", {"slug": "longmail", "name": "Long Mail", "owner_email": LONG_EMAIL}
+    )
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["owner_email"] == [
-        "An email address is at most 254 characters long."]
+        "An email address is at most 254 characters long."
+    ]
     assert not Tenant.objects.filter(slug="longmail").exists() and not schema_exists("longmail")

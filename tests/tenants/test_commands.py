@@ -46,7 +46,12 @@ def test_provision_tenant_never_prints_the_owners_one_time_link():
 
 @pytest.mark.parametrize(
     ("slug", "reason"),
-    [("acme", "already taken"), ("www", "reserved"), ("No_Good", "lowercase"), ("9lives", "start with a letter")],
+    [
+        ("acme", "already taken"),
+        ("www", "reserved"),
+        ("No_Good", "lowercase"),
+        ("9lives", "start with a letter"),
+    ],
 )
 def test_provision_tenant_refuses_a_bad_or_taken_slug_with_one_line(tenant, slug, reason):
     with pytest.raises(CommandError) as excinfo:
@@ -61,8 +66,21 @@ def test_provision_tenant_exits_non_zero_from_the_shell():
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env["DATABASE_URL"] = database_url(connection.settings_dict)
     result = subprocess.run(
-        [sys.executable, "manage.py", "provision_tenant", "admin", "--name", "X", "--owner-email", "x@x.test"],
-        cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "manage.py",
+            "provision_tenant",
+            "admin",
+            "--name",
+            "X",
+            "--owner-email",
+            "x@x.test",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
@@ -106,5 +124,6 @@ def test_provision_tenant_refuses_an_owner_email_longer_than_the_user_column_wit
     with pytest.raises(CommandError) as excinfo:
         run("provision_tenant", "longmail", "--name", "Long Mail", "--owner-email", LONG_EMAIL)
     assert str(excinfo.value) == (
-        "cannot provision 'longmail': owner_email: An email address is at most 254 characters long.")
+        "cannot provision 'longmail': owner_email: An email address is at most 254 characters long."
+    )
     assert not Tenant.objects.filter(slug="longmail").exists() and not schema_exists("longmail")

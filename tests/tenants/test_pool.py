@@ -29,6 +29,7 @@ DATA_MIGRATION_ROWS = {
 
 def catalog(schema: str) -> dict:
     """Everything that makes a schema what it is, with its own name taken out."""
+
     def rows(sql, *params):
         with connection.cursor() as cursor:
             cursor.execute(sql, [schema, *params])
@@ -95,6 +96,7 @@ def assert_nothing_left_of(slug):
 
 # --- Which path serves ------------------------------------------------------------------------------
 
+
 def test_a_tenant_from_a_spare_or_the_template_is_the_same_schema_as_a_migrated_one(image_sql):
     migrated = provision("migrated")  # no image, no spare yet
     SchemaImage.objects.create(migration_state=pool.current_migration_state(), sql=image_sql)
@@ -135,8 +137,10 @@ def test_a_spare_made_before_a_new_migration_is_never_handed_out_and_the_refill_
     spare = SpareSchema.objects.get()
     # The spare as it would be had it been made before the newest migration existed.
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {spare.schema_name}.django_migrations WHERE app = 'tenants' "
-                       "AND name = '0002_spare_schemas'")
+        cursor.execute(
+            f"DELETE FROM {spare.schema_name}.django_migrations WHERE app = 'tenants' "
+            "AND name = '0002_spare_schemas'"
+        )
     spare.migration_state = pool.schema_migration_state(spare.schema_name)
     spare.save(update_fields=["migration_state"])
 
@@ -159,6 +163,7 @@ def test_an_image_of_other_migrations_is_rebuilt_by_the_refill(image_sql):
 
 # --- All or nothing, on every path ------------------------------------------------------------------
 
+
 def fail_after(target, what):
     def wrapper(*args, **kwargs):
         target(*args, **kwargs)
@@ -176,8 +181,9 @@ def owner_hook_that_fails(email, **kwargs):
 
 @pytest.mark.parametrize("path", ["pool", "template", "migrations"])
 @pytest.mark.parametrize("step", ["tenant row", "schema", "domain", "owner"])
-def test_a_failure_at_any_step_of_any_path_leaves_nothing_behind(path, step, image_sql, monkeypatch,
-                                                                  settings):
+def test_a_failure_at_any_step_of_any_path_leaves_nothing_behind(
+    path, step, image_sql, monkeypatch, settings
+):
     if path != "migrations":
         SchemaImage.objects.create(migration_state=pool.current_migration_state(), sql=image_sql)
     if path == "pool":
@@ -199,8 +205,9 @@ def test_a_failure_at_any_step_of_any_path_leaves_nothing_behind(path, step, ima
     real_create_schema = pool.create_tenant_schema
     monkeypatch.setattr("tenants.services.pool.create_tenant_schema", create_schema)
     if step == "domain":
-        monkeypatch.setattr("tenants.services.Domain.objects.create",
-                            fail_after(Domain.objects.create, "the domain step"))
+        monkeypatch.setattr(
+            "tenants.services.Domain.objects.create", fail_after(Domain.objects.create, "the domain step")
+        )
     elif step == "owner":
         settings.TENANT_FIRST_OWNER_HOOK = f"{__name__}.owner_hook_that_fails"
 
@@ -215,6 +222,7 @@ def test_a_failure_at_any_step_of_any_path_leaves_nothing_behind(path, step, ima
 
 
 # --- Concurrency ----------------------------------------------------------------------------------
+
 
 def run_at_once(count, work):
     """``work(i)`` in ``count`` threads released together; the results (or exceptions) by i."""
@@ -273,12 +281,17 @@ def test_concurrent_provisionings_never_get_the_same_spare(image_sql):
 
 # --- The operator's command -----------------------------------------------------------------------
 
+
 def test_refill_tenant_pool_shows_its_progress_and_what_it_did(image):
     out = StringIO()
     call_command("refill_tenant_pool", "--size", "3", stdout=out)
     lines = out.getvalue().splitlines()
     assert [line.split("] ")[1] for line in lines if line.startswith("[")] == [
-        "0/3 spares", "1/3 spares", "2/3 spares", "3/3 spares"]
+        "0/3 spares",
+        "1/3 spares",
+        "2/3 spares",
+        "3/3 spares",
+    ]
     assert lines[-1] == "3 spare schemas ready (3 made, 0 stale dropped)"
     assert SpareSchema.objects.filter(migration_state=pool.current_migration_state()).count() == 3
 
@@ -326,5 +339,6 @@ def test_the_refill_task_tops_the_pool_up_in_a_real_worker(image_sql, start_work
         time.sleep(0.1)
     spares = list(SpareSchema.objects.all())
     assert len(spares) == 2
-    assert all(s.migration_state == pool.current_migration_state() and schema_exists(s.schema_name)
-               for s in spares)
+    assert all(
+        s.migration_state == pool.current_migration_state() and schema_exists(s.schema_name) for s in spares
+    )

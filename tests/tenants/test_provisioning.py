@@ -31,7 +31,9 @@ def test_provisioning_creates_the_schema_the_domain_and_the_owner(settings):
     provisioned = services.provision_tenant("initech", "Initech", "Boss@Initech.test")
     tenant = provisioned.tenant
     assert tenant.schema_name == "initech" and schema_exists("initech")
-    assert list(tenant.domains.values_list("domain", "is_primary")) == [(f"initech.{settings.BASE_DOMAIN}", True)]
+    assert list(tenant.domains.values_list("domain", "is_primary")) == [
+        (f"initech.{settings.BASE_DOMAIN}", True)
+    ]
     with tenant_context(tenant):
         owner = get_user_model().objects.get()
         assert owner.email == "boss@initech.test"
@@ -107,10 +109,14 @@ def test_the_owner_sets_a_password_through_the_one_time_link():
     response = client.get(path)  # Django moves the token into the session and redirects
     assert response.status_code == 302
     form_url = response["Location"]
-    response = client.post(form_url, {"new_password1": "Correct-Horse-42", "new_password2": "Correct-Horse-42"})
+    response = client.post(
+        form_url, {"new_password1": "Correct-Horse-42", "new_password2": "Correct-Horse-42"}
+    )
     assert response.status_code == 302
 
-    login = client.post("/admin/login/?next=/admin/", {"username": "gavin@hooli.test", "password": "Correct-Horse-42"})
+    login = client.post(
+        "/admin/login/?next=/admin/", {"username": "gavin@hooli.test", "password": "Correct-Horse-42"}
+    )
     assert login.status_code == 302 and login["Location"] == "/admin/"
     # The link was for one use only.
     again = host_client(provisioned.tenant.primary_host).get(path, follow=True)

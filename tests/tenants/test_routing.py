@@ -59,15 +59,19 @@ def test_suspended_tenant_gets_the_suspended_page_until_reactivated(tenant, tena
 SUSPENDED_API = {"detail": "This workspace is suspended."}
 
 
-@pytest.mark.parametrize("method, path, body", [
-    ("get", "/api/v1/me/", None),
-    ("get", "/api/v1/users/", None),
-    ("post", "/api/v1/auth/token/", {"email": "owner@acme.test", "password": PASSWORD}),
-    ("get", "/api/v1/nosuch/", None),
-    ("get", "/api", None),
-])
+@pytest.mark.parametrize(
+    "method, path, body",
+    [
+        ("get", "/api/v1/me/", None),
+        ("get", "/api/v1/users/", None),
+        ("post", "/api/v1/auth/token/", {"email": "owner@acme.test", "password": PASSWORD}),
+        ("get", "/api/v1/nosuch/", None),
+        ("get", "/api", None),
+    ],
+)
 def test_a_suspended_tenants_api_answers_403_in_json_without_the_operators_reason(
-        tenant, owner, api_client, method, path, body):
+    tenant, owner, api_client, method, path, body
+):
     client = api_client(owner)  # a token issued while the tenant was active
     suspend_tenant(tenant, "unpaid invoice 4711, owner disputes it")
     response = getattr(client, method)(path, body, format="json")
@@ -169,8 +173,9 @@ def test_each_host_works_in_its_own_schema(tenant, other_tenant, make_user):
     assert b"Please enter the correct email address and password" in response.content
 
 
-def test_the_request_leaves_the_connection_in_the_tenants_schema_only_for_that_request(tenant_client,
-                                                                                        root_client):
+def test_the_request_leaves_the_connection_in_the_tenants_schema_only_for_that_request(
+    tenant_client, root_client
+):
     tenant_client.get("/admin/login/")
     assert connection.schema_name == "acme"
     root_client.get("/admin/login/")

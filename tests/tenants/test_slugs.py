@@ -33,7 +33,9 @@ def test_a_bad_slug_is_refused_with_its_reason(slug, reason):
     assert excinfo.value.code == reason
 
 
-@pytest.mark.parametrize("slug", ["www", "admin", "api", "app", "mail", "static", "media", "public", "status", "help"])
+@pytest.mark.parametrize(
+    "slug", ["www", "admin", "api", "app", "mail", "static", "media", "public", "status", "help"]
+)
 def test_reserved_words_are_refused(slug):
     assert slug in RESERVED_SLUGS
     with pytest.raises(ValidationError, match="reserved"):

@@ -29,19 +29,25 @@ from tenants import pool
 
 
 class Command(BaseCommand):
-    help = ("Run the platform locally: migrate, refill the tenant pool, seed demo tenants, then web "
-            "server + worker + beat.")
+    help = (
+        "Run the platform locally: migrate, refill the tenant pool, seed demo tenants, then web "
+        "server + worker + beat."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000, help="web server port (default 8000)")
-        parser.add_argument("--addr", default="localhost",
-                            help="web server address (default localhost, the operator's site)")
+        parser.add_argument(
+            "--addr", default="localhost", help="web server address (default localhost, the operator's site)"
+        )
         parser.add_argument("--no-worker", action="store_true", help="run neither the Celery worker nor beat")
         parser.add_argument("--no-seed", action="store_true", help="do not create the demo data")
         parser.add_argument("--no-reload", action="store_true", help="run the web server without auto-reload")
-        parser.add_argument("--check", action="store_true",
-                            help="migrate, refill the tenant pool, seed and print the URLs, then exit "
-                                 "without starting processes")
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="migrate, refill the tenant pool, seed and print the URLs, then exit "
+            "without starting processes",
+        )
 
     def handle(self, *args, port, addr, no_worker, no_seed, no_reload, check, **options):
         if not 0 < port < 65536:
@@ -88,8 +94,10 @@ class Command(BaseCommand):
             self.stdout.write("Tenant pool: another refill is running; it tops the pool up.")
             return
         rebuilt = ", template image rebuilt" if report.template_rebuilt else ""
-        self.stdout.write(f"Tenant pool: {report.ready} spare schemas ready ({report.made} made, "
-                          f"{report.dropped} stale dropped{rebuilt}).")
+        self.stdout.write(
+            f"Tenant pool: {report.ready} spare schemas ready ({report.made} made, "
+            f"{report.dropped} stale dropped{rebuilt})."
+        )
 
     @staticmethod
     def _url(host, path):
@@ -132,8 +140,9 @@ class Command(BaseCommand):
 # honcho stops every process with SIGTERM on Ctrl-C and reports "web stopped (rc=-15)", which reads
 # like a crash; a process ended by SIGTERM or SIGINT is reported as "stopped". Any other return
 # code (a real failure) is printed as honcho prints it.
-STOPPED_BY_SIGNAL = re.compile(rf"^(\S+) stopped \(rc=-(?:{signal.SIGTERM:d}|{signal.SIGINT:d})\)$",
-                               re.MULTILINE)
+STOPPED_BY_SIGNAL = re.compile(
+    rf"^(\S+) stopped \(rc=-(?:{signal.SIGTERM:d}|{signal.SIGINT:d})\)$", re.MULTILINE
+)
 
 
 def _printer(output):

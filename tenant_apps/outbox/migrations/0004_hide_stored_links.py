@@ -28,8 +28,11 @@ def hide_links(apps, schema_editor):
             message.body_text = message.body_text.replace(link, placeholder)
             message.body_html = message.body_html.replace(link, placeholder)
         message.sensitive = True
-        message.secret_values = ({placeholder: link for link, placeholder in placeholders.items()}
-                                 if message.status in UNSENT else {})
+        message.secret_values = (
+            {placeholder: link for link, placeholder in placeholders.items()}
+            if message.status in UNSENT
+            else {}
+        )
         message.save(update_fields=["body_text", "body_html", "sensitive", "secret_values"])
 
 

@@ -19,8 +19,16 @@ class ProjectSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Project
-        fields = ["id", "name", "description", "archived", "archived_at", "created_by", "created_at",
-                  "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "archived",
+            "archived_at",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["archived", "archived_at", "created_at", "updated_at"]
 
 
@@ -31,14 +39,26 @@ class ArchiveSerializer(serializers.Serializer):
 class TaskSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     project = serializers.SlugRelatedField(slug_field="public_id", queryset=Project.objects.all())
-    assignee = serializers.SlugRelatedField(slug_field="public_id", queryset=get_user_model().objects.all(),
-                                            allow_null=True, required=False)
+    assignee = serializers.SlugRelatedField(
+        slug_field="public_id", queryset=get_user_model().objects.all(), allow_null=True, required=False
+    )
     created_by = PersonSerializer(read_only=True)
 
     class Meta:
         model = Task
-        fields = ["id", "project", "title", "description", "status", "priority", "assignee", "due_date",
-                  "created_by", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "project",
+            "title",
+            "description",
+            "status",
+            "priority",
+            "assignee",
+            "due_date",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["created_at", "updated_at"]
 
 

@@ -9,6 +9,9 @@ router.register("tasks", views.TaskViewSet, basename="task")
 
 urlpatterns = [
     *router.urls,
-    path("tasks/<uuid:task_public_id>/comments/",
-         views.TaskCommentViewSet.as_view({"get": "list", "post": "create"}), name="task-comments"),
+    path(
+        "tasks/<uuid:task_public_id>/comments/",
+        views.TaskCommentViewSet.as_view({"get": "list", "post": "create"}),
+        name="task-comments",
+    ),
 ]

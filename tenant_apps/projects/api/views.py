@@ -45,17 +45,29 @@ class ObjectRules(IsWorkspaceMember):
 
 
 class ProjectRules(ObjectRules):
-    rules = {"update": services.can_edit_project, "partial_update": services.can_edit_project,
-             "archive": services.can_archive_project, "destroy": services.can_delete_project}
+    rules = {
+        "update": services.can_edit_project,
+        "partial_update": services.can_edit_project,
+        "archive": services.can_archive_project,
+        "destroy": services.can_delete_project,
+    }
 
 
 class TaskRules(ObjectRules):
-    rules = {"update": services.can_edit_task, "partial_update": services.can_edit_task,
-             "destroy": services.can_delete_task}
+    rules = {
+        "update": services.can_edit_task,
+        "partial_update": services.can_edit_task,
+        "destroy": services.can_delete_task,
+    }
 
 
-@extend_schema_view(list=extend_schema(parameters=[
-    OpenApiParameter("archived", bool, description="archived projects instead of active ones")]))
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("archived", bool, description="archived projects instead of active ones")
+        ]
+    )
+)
 class ProjectViewSet(viewsets.ModelViewSet):
     serializer_class = ProjectSerializer
     permission_classes = [ProjectRules]
@@ -91,12 +103,16 @@ class ProjectViewSet(viewsets.ModelViewSet):
         return Response(ProjectSerializer(project).data)
 
 
-@extend_schema_view(list=extend_schema(parameters=[
-    OpenApiParameter("project", str, description="a project's id"),
-    OpenApiParameter("status", str, enum=Task.Status.values),
-    OpenApiParameter("assignee", str, description="`me`, `none` or a user's id"),
-    OpenApiParameter("due", str, enum=["overdue", "today", "week", "none"]),
-]))
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("project", str, description="a project's id"),
+            OpenApiParameter("status", str, enum=Task.Status.values),
+            OpenApiParameter("assignee", str, description="`me`, `none` or a user's id"),
+            OpenApiParameter("due", str, enum=["overdue", "today", "week", "none"]),
+        ]
+    )
+)
 class TaskViewSet(viewsets.ModelViewSet):
     serializer_class = TaskSerializer
     permission_classes = [TaskRules]
@@ -121,8 +137,9 @@ class TaskViewSet(viewsets.ModelViewSet):
         assignee = params.get("assignee", "")
         if assignee not in ("", "me", "none"):
             _uuid(assignee, "assignee")
-        return services.filter_tasks(queryset, user=self.request.user, status=status_value, assignee=assignee,
-                                     due=due)
+        return services.filter_tasks(
+            queryset, user=self.request.user, status=status_value, assignee=assignee, due=due
+        )
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)

@@ -9,8 +9,16 @@ from django.db import migrations
 
 from tenant_apps.accounts import role_permissions
 
-MEMBER = ["view_project", "add_project", "change_project", "view_task", "add_task", "change_task",
-          "view_comment", "add_comment"]
+MEMBER = [
+    "view_project",
+    "add_project",
+    "change_project",
+    "view_task",
+    "add_task",
+    "change_task",
+    "view_comment",
+    "add_comment",
+]
 MANAGER = [*MEMBER, "archive_project", "delete_project", "delete_task", "delete_comment"]
 # Frozen here: a later change of the mapping gets its own migration.
 ROLE_PERMISSIONS = {"owner": MANAGER, "admin": MANAGER, "member": MEMBER}

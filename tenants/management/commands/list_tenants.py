@@ -16,13 +16,21 @@ class Command(BaseCommand):
             tenants = tenants.filter(status=status)
         tenants = attach_user_counts(tenants)
         rows = [
-            (t.slug, t.name, t.status, str(t.user_count), t.created_at.strftime("%Y-%m-%d"),
-             ", ".join(d.domain for d in t.domains.all()))
+            (
+                t.slug,
+                t.name,
+                t.status,
+                str(t.user_count),
+                t.created_at.strftime("%Y-%m-%d"),
+                ", ".join(d.domain for d in t.domains.all()),
+            )
             for t in tenants
         ]
         header = ("SLUG", "NAME", "STATUS", "USERS", "CREATED", "DOMAINS")
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
         for row in [header, *rows]:
-            self.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+            self.stdout.write(
+                "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            )
         if not rows:
             self.stdout.write("(no tenants)")

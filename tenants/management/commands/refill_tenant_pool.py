@@ -26,9 +26,11 @@ class ProgressBar:
 
 
 class Command(BaseCommand):
-    help = ("Top the pool of ready tenant schemas up to TENANT_POOL_SIZE (or --size): drop spares of "
-            "older migrations, rebuild the template image if the migrations changed, make the missing "
-            "spares.")
+    help = (
+        "Top the pool of ready tenant schemas up to TENANT_POOL_SIZE (or --size): drop spares of "
+        "older migrations, rebuild the template image if the migrations changed, make the missing "
+        "spares."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--size", type=int, help="spares to keep ready (default: TENANT_POOL_SIZE)")
@@ -42,5 +44,8 @@ class Command(BaseCommand):
             raise CommandError("another refill is running; try again when it is done")
         if report.template_rebuilt:
             self.stdout.write("Rebuilt the template image for the current migrations.")
-        self.stdout.write(self.style.SUCCESS(
-            f"{report.ready} spare schemas ready ({report.made} made, {report.dropped} stale dropped)"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{report.ready} spare schemas ready ({report.made} made, {report.dropped} stale dropped)"
+            )
+        )
