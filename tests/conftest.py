@@ -26,6 +26,7 @@ import uuid
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.urls import set_urlconf
 from django_tenants.utils import schema_exists, tenant_context
 
 from tenant_apps.accounts.roles import Role
@@ -94,6 +95,9 @@ def _isolated(request, django_db_blocker):
     delete_suite_cache_keys()
     yield
     connection.set_schema_to_public()
+    # A request leaves its host's URLconf on the thread, as a web worker's thread keeps it between
+    # requests; each test starts without it (tests of that reuse set it themselves).
+    set_urlconf(None)
     if is_transactional(request):
         baseline = request.getfixturevalue("django_db_setup")
         with django_db_blocker.unblock():

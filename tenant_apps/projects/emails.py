@@ -2,14 +2,18 @@
 transaction, sent by a worker after commit). Whom to tell, preferences included, is decided by
 ``tenant_apps.projects.services``; these only render and queue."""
 
+from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 
 from tenant_apps.outbox.services import queue_email
 
 
-def _url(path: str) -> str:
-    return connection.tenant.url(path)
+def _url(viewname: str, *args) -> str:
+    """An absolute link into the current tenant's app. Reversed in the tenant URLconf by name: the
+    thread's current URLconf may be the root domain's (an operator request provisioning a tenant,
+    a task after one), where these views do not exist."""
+    return connection.tenant.url(reverse(viewname, args=args, urlconf=settings.ROOT_URLCONF))
 
 
 def task_assigned(task, assignee, actor) -> None:
@@ -21,8 +25,8 @@ def task_assigned(task, assignee, actor) -> None:
             "project": task.project,
             "actor": actor,
             "recipient": assignee,
-            "task_url": _url(reverse("projects:task", args=[task.public_id])),
-            "preferences_url": _url(reverse("projects:preferences")),
+            "task_url": _url("projects:task", task.public_id),
+            "preferences_url": _url("projects:preferences"),
         },
     )
 
@@ -36,8 +40,8 @@ def comment_added(comment, recipient) -> None:
             "comment": comment,
             "task": task,
             "recipient": recipient,
-            "task_url": _url(reverse("projects:task", args=[task.public_id])),
-            "preferences_url": _url(reverse("projects:preferences")),
+            "task_url": _url("projects:task", task.public_id),
+            "preferences_url": _url("projects:preferences"),
         },
     )
 
@@ -50,7 +54,7 @@ def due_digest(user, tasks, day) -> None:
             "recipient": user,
             "tasks": tasks,
             "day": day,
-            "my_tasks_url": _url(reverse("projects:my_tasks")),
-            "preferences_url": _url(reverse("projects:preferences")),
+            "my_tasks_url": _url("projects:my_tasks"),
+            "preferences_url": _url("projects:preferences"),
         },
     )

@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.urls import set_urlconf
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -26,6 +27,19 @@ def test_assigning_a_task_emails_the_new_assignee(tenant, other_tenant, owner, m
     assert "Review budget" in message.subject and str(task.public_id) in message.body_text
     assert "Acme" in message.subject  # tenant-branded
     assert outbox(other_tenant, "projects/task_assigned") == []
+
+
+def test_a_notification_links_into_the_tenant_app_after_a_root_domain_request(tenant, owner, member, project):
+    # A thread that last served the root domain (an operator request) keeps that URLconf, where the
+    # tenant's views do not exist: the email's links must not depend on it.
+    set_urlconf("config.urls_public")
+    try:
+        with tenant_context(tenant):
+            task = services.create_task(owner, project, title="After the operator", assignee=member)
+    finally:
+        set_urlconf(None)
+    [message] = outbox(tenant, "projects/task_assigned")
+    assert tenant.url(f"/tasks/{task.public_id}/") in message.body_text
 
 
 def test_assigning_to_yourself_sends_nothing(tenant, member, project):
