@@ -92,13 +92,17 @@ def _locked(folder: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _is_alive(pid: int) -> bool:
+def _started_at(pid: int) -> float | None:
+    """When process ``pid`` started, or None if it is gone (a zombie counts as gone)."""
     import psutil
 
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return process.create_time()
     except psutil.NoSuchProcess:
-        return False
+        return None
 
 
 class _Server:
@@ -117,19 +121,26 @@ class _Server:
     def stop(self) -> None:
         raise NotImplementedError
 
-    def _holders(self) -> list[int]:
+    def _holders(self) -> list[list]:
+        """The live holders as ``[pid, start time]``. A pid alone is not enough: pids wrap (32768 on
+        many systems), and a dead holder's pid given to another process would keep the servers up."""
         try:
-            pids = json.loads(self.holders_file.read_text())
+            entries = json.loads(self.holders_file.read_text())
         except (FileNotFoundError, ValueError):
             return []
-        return [pid for pid in pids if isinstance(pid, int) and _is_alive(pid)]
+        return [
+            [pid, started]
+            for pid, started in (entry for entry in entries if isinstance(entry, list) and len(entry) == 2)
+            if isinstance(pid, int) and _started_at(pid) == started
+        ]
 
     def join(self) -> None:
-        self.holders_file.write_text(json.dumps(sorted({*self._holders(), os.getpid()})))
+        me = [os.getpid(), _started_at(os.getpid())]
+        self.holders_file.write_text(json.dumps([*(h for h in self._holders() if h[0] != me[0]), me]))
 
     def leave(self) -> bool:
         """Remove this process from the holders; True when it was the last one."""
-        remaining = [pid for pid in self._holders() if pid != os.getpid()]
+        remaining = [holder for holder in self._holders() if holder[0] != os.getpid()]
         self.holders_file.write_text(json.dumps(remaining))
         return not remaining
 

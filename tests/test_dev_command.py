@@ -376,3 +376,16 @@ def test_pytest_stops_its_embedded_servers_and_keeps_its_data_apart_from_dev(tmp
     # ... which stopped before pytest exited, quietly.
     assert [(p.pid, p.cmdline(), p.cwd()) for p in server_processes(data)] == []
     assert not FAILURE_WORDS.search(result.stderr), result.stderr
+
+
+def test_a_holder_whose_pid_another_process_took_does_not_keep_the_servers_up(tmp_path):
+    from config.embedded import _Postgres
+
+    server = _Postgres(tmp_path)
+    # pid 1 is alive, but it is not the process that joined: its start time differs. Pids wrap
+    # (32768 here), so a dead holder's pid is soon someone else's.
+    impostor = [1, psutil.Process(1).create_time() - 1000]
+    server.holders_file.write_text(json.dumps([impostor]))
+    server.join()
+    assert server.leave() is True, "the pid of a dead holder kept the servers up"
+    assert json.loads(server.holders_file.read_text()) == []
