@@ -67,26 +67,8 @@ class OutboxMessageAdmin(admin.ModelAdmin):
             },
         ),
     )
-    readonly_fields = (
-        "public_id",
-        "status",
-        "recipients",
-        "from_email",
-        "reply_to",
-        "subject",
-        "template",
-        "sensitive",
-        "text_part",
-        "html_preview",
-        "attempts",
-        "last_error",
-        "provider_message_id",
-        "dedup_key",
-        "next_attempt_at",
-        "created_at",
-        "updated_at",
-        "sent_at",
-    )
+    # Every field shown is read-only: rows change only through the outbox's services.
+    readonly_fields = tuple(name for _title, options in fieldsets for name in options["fields"])
 
     @admin.display(description="To")
     def recipients(self, obj):
