@@ -21,12 +21,8 @@ from django_tenants.postgresql_backend.base import FakeTenant
 from django_tenants.utils import get_public_schema_name, remove_www
 
 from tenants.models import Tenant
+from tenants.request_guards import is_api_path
 from tenants.routing import hostname_of, tenant_for_host
-
-
-def is_api_path(path: str) -> bool:
-    """A URL of either host's API (``/api/v1/...``, its schema and docs)."""
-    return path == "/api" or path.startswith("/api/")
 
 
 class BadHost(Exception):

@@ -42,6 +42,11 @@ def hostile_part(request) -> str | None:
     return None
 
 
+def is_api_path(path: str) -> bool:
+    """A URL of either host's API (``/api/v1/...``, its schema and docs)."""
+    return path == "/api" or path.startswith("/api/")
+
+
 class RequestGuardMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -53,7 +58,7 @@ class RequestGuardMiddleware:
         message = f"The request's {part} contains a control character."
         # The value itself is not logged: it is exactly what must not reach a log line.
         logger.info("refused a request: control character in its %s", part)
-        if request.path_info.startswith("/api/"):
+        if is_api_path(request.path_info):
             return JsonResponse({"detail": message}, status=400)
         return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
 

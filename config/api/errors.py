@@ -22,6 +22,8 @@ from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from tenants.request_guards import is_api_path
+
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
@@ -45,8 +47,7 @@ def exception_handler(exc, context):
 
 def not_found(request, exception):
     """Both URLconfs' handler404: JSON under /api/, Django's page elsewhere."""
-    path = request.path_info
-    if path == "/api" or path.startswith("/api/"):
+    if is_api_path(request.path_info):
         detail = str(exceptions.NotFound.default_detail)
         return JsonResponse({"detail": detail}, status=status.HTTP_404_NOT_FOUND)
     return page_not_found(request, exception)

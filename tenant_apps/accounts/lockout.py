@@ -33,6 +33,8 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from tenants.request_guards import is_api_path
+
 # How long a successful sign-in from an address keeps that address exempt from the wide limits.
 KNOWN_ADDRESS_DAYS = 90
 
@@ -93,6 +95,6 @@ def username_of_attempt(request, credentials) -> str | None:
 
 def lockout_response(request, original_response=None, credentials=None):
     message = "Too many failed sign-in attempts. Try again later."
-    if request.path.startswith("/api/"):
+    if is_api_path(request.path_info):
         return JsonResponse({"detail": message}, status=429)
     return render(request, "accounts/locked_out.html", {"message": message}, status=429)
