@@ -47,6 +47,26 @@ def is_api_path(path: str) -> bool:
     return path == "/api" or path.startswith("/api/")
 
 
+# A string (its closing quote optional, so an unterminated one is consumed once, never rescanned
+# from every later quote) or a bracket. One pass, linear in the body's length.
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
+
+
+def nesting_exceeds(text: str, limit: int) -> bool:
+    """Whether the JSON ``text`` opens more than ``limit`` arrays or objects inside each other.
+    Brackets inside strings do not count; malformed text is the decoder's to refuse."""
+    depth = 0
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in ("]", "}"):
+            depth -= 1
+    return False
+
+
 class RequestGuardMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response

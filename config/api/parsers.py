@@ -6,33 +6,14 @@ recursive walk (validation, rendering). No payload of ours nests more than a few
 ``MAX_DEPTH`` the answer is a 400 before the decoder runs.
 """
 
-import re
-
 from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.utils import json
 
+from tenants.request_guards import nesting_exceeds
+
 MAX_DEPTH = 32
-
-# A string (its closing quote optional, so an unterminated one is consumed once, never rescanned
-# from every later quote) or a bracket. One pass, linear in the body's length.
-_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
-
-
-def nesting_exceeds(text: str, limit: int) -> bool:
-    """Whether the JSON ``text`` opens more than ``limit`` arrays or objects inside each other.
-    Brackets inside strings do not count; malformed text is the decoder's to refuse."""
-    depth = 0
-    for match in _TOKEN.finditer(text):
-        token = match.group()
-        if token in ("[", "{"):
-            depth += 1
-            if depth > limit:
-                return True
-        elif token in ("]", "}"):
-            depth -= 1
-    return False
 
 
 class DepthLimitedJSONParser(JSONParser):

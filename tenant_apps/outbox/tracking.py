@@ -36,6 +36,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 
 from tenant_apps.outbox.models import OutboxMessage
 from tenants.models import Tenant
+from tenants.request_guards import nesting_exceeds
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +65,6 @@ TRANSITIONS = {
 # Provider events are a few levels deep; a body nested deeper is not one (and would exhaust the
 # parser's recursion).
 MAX_JSON_DEPTH = 16
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKETS = re.compile(r"[\[\]{}]")
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,62}")
 
 
@@ -115,12 +114,8 @@ def check_body(body: bytes) -> None:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise MalformedEvent("The body is not UTF-8.") from None
-    depth = deepest = 0
-    for bracket in _BRACKETS.findall(_JSON_STRING.sub('""', text)):
-        depth += 1 if bracket in "[{" else -1
-        deepest = max(deepest, depth)
-        if deepest > MAX_JSON_DEPTH:
-            raise MalformedEvent("The body is nested too deeply.")
+    if nesting_exceeds(text, MAX_JSON_DEPTH):
+        raise MalformedEvent("The body is nested too deeply.")
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):
