@@ -32,14 +32,25 @@ class Tenant(TenantMixin):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         SUSPENDED = "suspended", "Suspended"
+        # Soft-deleted: its hosts answer 404, its data is kept until TENANT_DELETE_GRACE_DAYS have
+        # passed since ``deleted_at``, and it can be restored until then.
+        DELETED = "deleted", "Deleted (restorable)"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     slug = models.SlugField(max_length=40, unique=True, validators=[validate_slug])
     name = models.CharField(max_length=100)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     suspended_reason = models.CharField(max_length=255, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # Per-tenant policy is data, not settings: plan limits, branding, sender identity.
     plan = models.CharField(max_length=32, default="free")
+    # Plan limits: empty means no limit. The services that create users and projects, and write
+    # data, enforce them.
+    max_users = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit.")
+    max_projects = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit.")
+    max_storage_mb = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Size of the tenant's schema, in MB. Empty: no limit."
+    )
     branding = models.JSONField(default=dict, blank=True, help_text='e.g. {"color": "#2b6cb0"}')
     email_from_name = models.CharField(max_length=100, blank=True)
     email_reply_to = models.EmailField(blank=True)
@@ -99,6 +110,12 @@ class DomainQuerySet(models.QuerySet):
 
 
 class Domain(DomainMixin):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # A custom domain routes only once verified (tenants serve the token at
+    # /.well-known/tenant-domain/<token> on it, or in a DNS TXT record); a tenant's own subdomain
+    # is verified when it is created.
+    verification_token = models.CharField(max_length=64, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = DomainQuerySet.as_manager()
@@ -167,3 +184,57 @@ class SchemaImage(models.Model):
 
     def __str__(self):
         return f"template image {self.migration_state[:12]}"
+
+
+# --- Renames, exports (tenants.services) ---------------------------------------------------------
+
+
+class HostRedirect(models.Model):
+    """A host a tenant was renamed away from: it answers 301 to the tenant's primary host until
+    ``expires_at`` (TENANT_RENAME_REDIRECT_DAYS after the rename); then the name is free again."""
+
+    hostname = models.CharField(max_length=253, unique=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="host_redirects")
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["hostname"]
+
+    def __str__(self):
+        return f"{self.hostname} -> {self.tenant.slug}"
+
+
+class TenantExport(models.Model):
+    """An archive of one tenant's data (JSON per model and a manifest), built by a Celery job."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired"
+
+    class Via(models.TextChoices):
+        OPERATOR = "operator", "Operator"
+        OWNER = "owner", "Tenant owner"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="exports")
+    requested_by = models.EmailField(max_length=254)
+    requested_via = models.CharField(max_length=16, choices=Via.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
+    file = models.CharField(max_length=255, blank=True, help_text="Path in the default storage.")
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"export of {self.tenant.slug} ({self.status})"

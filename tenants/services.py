@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, ProgrammingError, connection, transaction
+from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tenants.utils import get_public_schema_name, schema_exists, tenant_context
 from psycopg.errors import DuplicateSchema
@@ -109,7 +110,9 @@ def provision_tenant(
             tenant.schema_path = pool.create_tenant_schema(
                 tenant.schema_name, lambda: tenant.create_schema(verbosity=0)
             )
-            Domain.objects.create(domain=tenant.primary_host, tenant=tenant, is_primary=True)
+            Domain.objects.create(
+                domain=tenant.primary_host, tenant=tenant, is_primary=True, verified_at=timezone.now()
+            )
             with tenant_context(tenant):
                 create_first_owner = import_string(settings.TENANT_FIRST_OWNER_HOOK)
                 owner = create_first_owner(owner_email, password=owner_password, full_name=owner_name)

@@ -27,6 +27,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.urls import set_urlconf
+from django.utils import timezone
 from django_tenants.utils import schema_exists, tenant_context
 
 from tenant_apps.accounts.roles import Role
@@ -55,7 +56,9 @@ def ensure_test_tenant(slug: str) -> Tenant:
     if schema_exists(slug):
         tenant = Tenant(schema_name=slug, slug=slug, name=TEST_TENANTS[slug])
         tenant.save(verbosity=0)  # the schema exists, so nothing is migrated
-        Domain.objects.create(domain=tenant.primary_host, tenant=tenant, is_primary=True)
+        Domain.objects.create(
+            domain=tenant.primary_host, tenant=tenant, is_primary=True, verified_at=timezone.now()
+        )
         return tenant
     return provision_tenant(slug, TEST_TENANTS[slug], f"owner@{slug}.test", owner_password=PASSWORD).tenant
 
