@@ -54,6 +54,7 @@ SHARED_APPS = [
     "knox",
     "axes",
     "shared_apps.operator_api",
+    "shared_apps.signup",
     # The project package, for `manage.py dev` (config/management/): the launcher wires every layer
     # (embedded servers, demo data, all processes), so it lives with the wiring, not in `tenants`.
     "config",
@@ -489,3 +490,14 @@ CELERY_BEAT_SCHEDULE["projects-due-digest"] = {
     "task": "projects.send_due_digests",
     "schedule": crontab(hour=env_int("DIGEST_HOUR_UTC", 7), minute=0),
 }
+
+# --- Signup and login hand-off (issue 10) ---------------------------------------------------------
+# Self-service signup at /signup/ on the root domain (shared_apps/signup). Off for a platform whose
+# tenants only its operators provision: /signup/ is then a 404.
+SIGNUP_ENABLED = env_bool("SIGNUP_ENABLED", True)
+# Per client address, in the cache: signup submissions (accepted or refused), and the slug
+# availability checks the form makes as the visitor types. "<count>/<s|m|h|d>".
+SIGNUP_RATE = env_str("SIGNUP_RATE", "5/h")
+SIGNUP_CHECK_RATE = env_str("SIGNUP_CHECK_RATE", "120/m")
+# A one-time login hand-off link (tenant_apps/accounts/handoff.py) works for this many seconds.
+LOGIN_HANDOFF_SECONDS = env_int("LOGIN_HANDOFF_SECONDS", 60)

@@ -13,4 +13,5 @@ urlpatterns = [
     path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("password-reset/sent/", views.PasswordResetSentView.as_view(), name="password_reset_sent"),
     path("invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
+    path("handoff/<str:token>/", views.login_handoff, name="handoff"),
 ]

@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from tenant_apps.accounts import invitations, services
+from tenant_apps.accounts import handoff, invitations, services
 from tenant_apps.accounts.forms import AcceptInvitationForm, SignInForm, TenantPasswordResetForm
 from tenant_apps.accounts.roles import role_of
 from tenants.request_guards import client_address
@@ -107,3 +107,42 @@ def accept_invitation(request, token):
             messages.success(request, f"Welcome to {request.tenant.name}.")
             return redirect("accounts:home")
     return render(request, "accounts/accept_invitation.html", {"form": form, "invitation": invitation})
+
+
+HANDOFF_INVALID = (
+    "This sign-in link is not valid: it was already used, has expired, or is not for this workspace."
+)
+
+
+@never_cache
+def login_handoff(request, token):
+    """Sign in with a one-time hand-off link (tenant_apps/accounts/handoff.py) and go on to its
+    ``next``. GET consumes it: the link arrives by redirect from another host. The response is
+    never stored (never_cache: no-store) and sends no Referer onwards, so the token in this URL
+    reaches no cache, proxy or third party."""
+    try:
+        result = handoff.consume_login_handoff(token)
+    except handoff.HandoffUserInactive:
+        response = render(
+            request,
+            "accounts/handoff_invalid.html",
+            {"message": "This account is deactivated. Ask an owner of the workspace to reactivate it."},
+            status=400,
+        )
+    except handoff.HandoffInvalid:
+        response = render(
+            request,
+            "accounts/handoff_invalid.html",
+            {"message": HANDOFF_INVALID},
+            status=404,
+        )
+    else:
+        if request.user.is_authenticated:
+            logout(request)  # someone else's session on this browser is ended, not inherited
+        login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")
+        # login() keeps the key when the same user was already signed in; a hand-off always
+        # starts a new session key (no fixation through a planted cookie).
+        request.session.cycle_key()
+        response = HttpResponseRedirect(result.next_path)
+    response["Referrer-Policy"] = "no-referrer"
+    return response
