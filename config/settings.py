@@ -26,9 +26,13 @@ SECRET_KEY = env_str(
 
 # The root domain serves the operator's side; each tenant is <slug>.<BASE_DOMAIN>.
 BASE_DOMAIN = env_str("BASE_DOMAIN", "localhost").lower()
-ALLOWED_HOSTS = env_list(
+# The platform's own hosts. Tenants' verified custom domains are data, not settings, so Django's
+# own check allows any Host and tenants.domain_verification checks it: these hosts or a verified
+# domain, else 400 (README, "Custom domains").
+PLATFORM_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", [BASE_DOMAIN, f".{BASE_DOMAIN}", "127.0.0.1"], required=PRODUCTION
 )
+ALLOWED_HOSTS = ["*"]
 # Origins trusted for cross-origin unsafe requests, e.g. "https://*.example.com". Same-origin
 # requests on a tenant's own subdomain pass Django's CSRF origin check without being listed.
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
@@ -38,8 +42,10 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 # schema. auth, sessions and admin are in both, so operators (public) and each tenant's users
 # (tenant schema) are separate accounts with separate sessions.
 SHARED_APPS = [
-    "django_tenants",
+    # Before django_tenants: of two apps' management commands with one name, the first app's wins,
+    # and our `delete_tenant` (the lifecycle's soft delete) must win over django-tenants' own.
     "tenants",
+    "django_tenants",
     "tenant_apps.accounts",
     "django.contrib.contenttypes",
     "django.contrib.auth",
@@ -98,6 +104,9 @@ MIDDLEWARE = [
     # First: a control character in the path, query string or a header is a 400 before anything
     # reads the request (tenants/request_guards.py).
     "tenants.request_guards.RequestGuardMiddleware",
+    # The Host check, custom domains' verification tokens and the proxy's TLS question, before
+    # routing (tenants/domain_verification.py).
+    "tenants.domain_verification.CustomDomainMiddleware",
     # Every later layer runs in the schema of the tenant named by the Host header.
     "tenants.middleware.TenantHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -501,3 +510,101 @@ SIGNUP_RATE = env_str("SIGNUP_RATE", "5/h")
 SIGNUP_CHECK_RATE = env_str("SIGNUP_CHECK_RATE", "120/m")
 # A one-time login hand-off link (tenant_apps/accounts/handoff.py) works for this many seconds.
 LOGIN_HANDOFF_SECONDS = env_int("LOGIN_HANDOFF_SECONDS", 60)
+
+# --- Plans and limits (issue 10) -----------------------------------------------------------------
+# The plans a tenant can be on, each with the limits it starts with (None: no limit). The limits
+# are then data on the Tenant row, which an operator may override per tenant (tenants/limits.py).
+TENANT_PLANS = {
+    "free": {"max_users": 5, "max_projects": 10, "max_storage_mb": 100},
+    "team": {"max_users": 25, "max_projects": 100, "max_storage_mb": 2_048},
+    "business": {"max_users": 250, "max_projects": None, "max_storage_mb": 20_480},
+    "unlimited": {"max_users": None, "max_projects": None, "max_storage_mb": None},
+}
+# The plan of a newly provisioned tenant (the CLI, the admin, the operator API and signup).
+TENANT_DEFAULT_PLAN = env_str("TENANT_DEFAULT_PLAN", "free")
+if TENANT_DEFAULT_PLAN not in TENANT_PLANS:
+    raise ImproperlyConfigured(f"TENANT_DEFAULT_PLAN must be one of {', '.join(TENANT_PLANS)}")
+# What counts toward each limit, per app: ``f(schemas) -> {schema: count}`` (the tenancy core
+# imports no app). Storage is the size of the tenant's schema, measured by tenants/limits.py.
+TENANT_USAGE_COUNTERS = {
+    "users": "tenant_apps.accounts.services.seats_by_schema",
+    "projects": "tenant_apps.projects.services.projects_by_schema",
+}
+# How long a tenant's measured schema size is reused by the storage check of each write.
+TENANT_STORAGE_CACHE_SECONDS = env_int("TENANT_STORAGE_CACHE_SECONDS", 60)
+
+# --- Tenant lifecycle: delete, restore, purge, rename (issue 10) -------------------------------
+# A deleted tenant can be restored, with its data, for this many days; then the beat job below
+# drops its schema for good (tenants/lifecycle.py).
+TENANT_DELETE_GRACE_DAYS = env_int("TENANT_DELETE_GRACE_DAYS", 30)
+# A renamed tenant's old host redirects to the new one for this many days; then the name is free.
+TENANT_RENAME_REDIRECT_DAYS = env_int("TENANT_RENAME_REDIRECT_DAYS", 30)
+# A browser signed in on a renamed tenant's old host is sent through a one-time login hand-off to
+# the new host (cookies are host-only): ``f(user, next_path) -> absolute URL``, called in the
+# tenant's schema (the tenancy core imports no app).
+TENANT_LOGIN_HANDOFF_HOOK = "tenant_apps.accounts.handoff.issue_login_handoff"
+# Purges tenants past their grace period and deletes expired redirects.
+CELERY_BEAT_SCHEDULE["tenants-purge-deleted"] = {
+    "task": "tenants.purge_deleted",
+    "schedule": float(env_int("TENANT_PURGE_INTERVAL_SECONDS", 3600)),
+}
+
+# --- Exports (issue 10) --------------------------------------------------------------------------
+# A tenant's data as a zip of JSON files (tenants/exports.py), built by the job tenants.build_export
+# and kept in the default storage, under MEDIA_ROOT/exports/<schema>/ (never served as static
+# files: downloads go through the operator's and the owner's signed-in doors), for this many days.
+MEDIA_ROOT = env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media"))
+TENANT_EXPORT_KEEP_DAYS = env_int("TENANT_EXPORT_KEEP_DAYS", 7)
+# The build's own hard time limit (a big tenant takes longer than CELERY_TASK_TIME_LIMIT); a row
+# still running past it is marked failed by the beat job below. A pending row whose job never
+# reached the broker is enqueued again after the grace.
+TENANT_EXPORT_TIME_LIMIT = env_int("TENANT_EXPORT_TIME_LIMIT", 3600)
+TENANT_EXPORT_PENDING_GRACE_SECONDS = env_int("TENANT_EXPORT_PENDING_GRACE_SECONDS", 300)
+# Tells the requester an archive is ready: ``f(export)``, called in the tenant's schema (the
+# tenancy core imports no app).
+TENANT_EXPORT_READY_HOOK = "tenant_apps.accounts.emails.export_ready"
+# What an export leaves out, reviewed: whole models ("__all__") or some of their columns. Secrets
+# (STYLE.md): password hashes, API token digests and keys, session data, invitation token hashes,
+# the outbox's one-time links, and django-axes' sign-in records (addresses, user agents, and the
+# POST data of failed sign-ins).
+TENANT_EXPORT_EXCLUDE = {
+    "sessions.Session": "__all__",
+    "knox.AuthToken": "__all__",
+    "axes.AccessAttempt": "__all__",
+    "axes.AccessAttemptExpiration": "__all__",
+    "axes.AccessFailureLog": "__all__",
+    "axes.AccessLog": "__all__",
+    "accounts.User": ["password"],
+    "accounts.Invitation": ["token_hash"],
+    "outbox.OutboxMessage": ["secret_values"],
+}
+# Columns whose names look secret (tenants.exports.looks_secret) but hold none, reviewed: any
+# other such column stops the export until it is listed here or above.
+TENANT_EXPORT_REVIEWED_SAFE = [
+    # A de-duplication key sent to the email provider: an identifier, not a credential.
+    "outbox.OutboxMessage.dedup_key",
+    # The user's choice to receive the daily digest (a boolean).
+    "projects.NotificationPreferences.digest",
+]
+CELERY_BEAT_SCHEDULE["tenants-expire-exports"] = {
+    "task": "tenants.expire_exports",
+    "schedule": float(env_int("TENANT_EXPORT_EXPIRY_INTERVAL_SECONDS", 600)),
+}
+
+# --- Custom domains (issue 10) -------------------------------------------------------------------
+# A tenant's custom domains (tenants/domains.py) beside its own subdomain, at most this many.
+TENANT_MAX_CUSTOM_DOMAINS = env_int("TENANT_MAX_CUSTOM_DOMAINS", 5)
+# What a customer's CNAME points at, in the instructions shown to the operator.
+CUSTOM_DOMAIN_CNAME_TARGET = env_str("CUSTOM_DOMAIN_CNAME_TARGET", BASE_DOMAIN)
+# The verifier fetches http://<domain>/.well-known/tenant-domain/<token>; "host:port" here makes it
+# connect to that address instead of the domain's, sending the domain as Host (tests; empty: DNS).
+DOMAIN_VERIFICATION_CONNECT_TO = env_str("DOMAIN_VERIFICATION_CONNECT_TO", "")
+DOMAIN_VERIFICATION_TIMEOUT_SECONDS = float(env_int("DOMAIN_VERIFICATION_TIMEOUT_SECONDS", 5))
+# Beat re-checks pending domains this often, at most a batch per run, for this many days after
+# they were added (then only the operator's "verify" checks them).
+DOMAIN_VERIFICATION_BATCH = env_int("DOMAIN_VERIFICATION_BATCH", 100)
+DOMAIN_VERIFICATION_PENDING_DAYS = env_int("DOMAIN_VERIFICATION_PENDING_DAYS", 7)
+CELERY_BEAT_SCHEDULE["tenants-verify-pending-domains"] = {
+    "task": "tenants.verify_pending_domains",
+    "schedule": float(env_int("DOMAIN_VERIFICATION_INTERVAL_SECONDS", 300)),
+}

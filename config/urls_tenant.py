@@ -12,6 +12,8 @@ urlpatterns = [
     # The workspace's app is its home; signed-out visitors are sent to sign in from there.
     path("", RedirectView.as_view(url="/projects/", permanent=False), name="home"),
     path("-/health/", views.health, name="health"),
+    # The owner's exports, inside the tenant admin's address space (before its catch-all patterns).
+    path("admin/export/", include("tenant_apps.accounts.export_urls")),
     path("admin/", tenant_admin_site.urls),
     path(
         "accounts/reset/<uidb64>/<token>/",

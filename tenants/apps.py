@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class TenantsConfig(AppConfig):
     name = "tenants"
     verbose_name = "Tenants"
+
+    def ready(self):
+        # Connects the receiver that deletes an export's archive with its row (tenants.exports).
+        from tenants import exports  # noqa: F401

@@ -9,6 +9,7 @@ variables the test process sets and the worker inherits.
 """
 
 import os
+import tempfile
 import uuid
 
 from config.embedded import ensure_services
@@ -35,3 +36,6 @@ CACHES["default"]["KEY_PREFIX"] = f"tp-test-{RUN_ID}"
 # test does, and a test waiting for that task would then time out instead of failing clearly.
 # Bounded, such a wait fails the task, which the outbox's retry and recovery then handle.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c lock_timeout=5000"
+# Export archives (the default storage) in a directory of this run, shared with its workers (which
+# inherit the variable), never in the project's .data/media.
+MEDIA_ROOT = os.environ.setdefault("TP_TEST_MEDIA_ROOT", tempfile.mkdtemp(prefix=f"tp-test-media-{RUN_ID}-"))

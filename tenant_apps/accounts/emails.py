@@ -5,7 +5,8 @@ Templates live in ``templates/accounts/emails/<name>/`` as ``subject.txt``, ``bo
 (tenant_apps.outbox): queued in the caller's transaction, branded with the current tenant, sent
 by a worker after commit, retried, tracked and visible in the tenant admin.
 
-All three carry a one-time link that gives its holder the recipient's account (a password reset,
+The signup welcome carries no link worth stealing (the owner chose a password on the form). The
+other three carry a one-time link that gives its holder the recipient's account (a password reset,
 an owner's first password, an invitation with its role), so the link goes to the outbox as a
 secret: the stored email, which owners and admins read in the tenant admin, shows it redacted,
 and only the copy handed to the provider has it. Each names the function that mints a fresh link
@@ -22,6 +23,8 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from tenant_apps.outbox.services import queue_email
+from tenants.exports import operator_download_url
+from tenants.models import TenantExport
 
 RESEND_INVITATION = "tenant_apps.accounts.invitations.resend_invitation"
 
@@ -77,6 +80,19 @@ def owner_welcome(user, link: str) -> None:
     )
 
 
+def signup_welcome(user) -> None:
+    """To the owner who just signed up: the workspace's address and where to sign in. It holds no
+    secret (the owner chose their password on the signup form), so it is stored and shown whole."""
+    queue_email(
+        [user.email],
+        "accounts/signup_welcome",
+        {
+            "user": user,
+            "sign_in_url": connection.tenant.url(reverse("accounts:sign_in", urlconf="config.urls_tenant")),
+        },
+    )
+
+
 def _check_renewable(user) -> None:
     if not user.is_active:
         raise ValidationError("The account is deactivated.")
@@ -92,3 +108,23 @@ def renew_owner_welcome(actor, user) -> None:
     """A failed welcome, sent again with a new set-password link."""
     _check_renewable(user)
     owner_welcome(user, set_password_link(user))
+
+
+def export_ready(export) -> None:
+    """TENANT_EXPORT_READY_HOOK: to whoever asked for the export, the page where they download it.
+    The page needs their sign-in (the tenant admin for an owner, the global admin for an operator),
+    so the link is no secret and the email is stored and shown whole. An operator's copy goes
+    through this tenant's outbox too (README, "Exports")."""
+    if not export.requested_by:  # an operator's export from the CLI without --email
+        return
+    if export.requested_via == TenantExport.Via.OWNER:
+        download_url = connection.tenant.url(reverse("tenant_exports", urlconf="config.urls_tenant"))
+        requester = "the workspace's owners"
+    else:
+        download_url = operator_download_url(export)
+        requester = "platform operators"
+    queue_email(
+        [export.requested_by],
+        "accounts/export_ready",
+        {"export": export, "download_url": download_url, "requester": requester},
+    )

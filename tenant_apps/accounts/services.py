@@ -63,6 +63,12 @@ def can_change_invitation(actor, invitation) -> bool:
     return can_grant_role(actor, invitation.role)
 
 
+def can_export_workspace(user) -> bool:
+    """Start an export of the workspace's data and download its archives: owners only (an archive
+    holds every user's and every project's data)."""
+    return bool(user and user.is_authenticated and user.is_active and role_of(user) == Role.OWNER)
+
+
 def _refuse(actor) -> None:
     """Raise the PermissionDenied that explains why ``actor`` was refused by a predicate above."""
     if not can_manage_users(actor):
