@@ -1,13 +1,17 @@
 """The global admin (root domain, public schema): the operator's view of every tenant."""
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.module_loading import import_string
 
-from tenants import services
+from tenants import limits, services
+from tenants.domain_admin import DomainInline  # and the Domains page (custom domains)
+from tenants.export_admin import export_selected
 from tenants.forms import NewTenantForm
-from tenants.models import Domain, Tenant
+from tenants.lifecycle_admin import DeletedFilter, LifecycleAdminMixin
+from tenants.models import Tenant
 
 
 def _app_column(index: int, heading: str, render_path: str):
@@ -21,17 +25,23 @@ def _app_column(index: int, heading: str, render_path: str):
     return admin.display(description=heading)(column)
 
 
-class DomainInline(admin.TabularInline):
-    model = Domain
-    extra = 0
-    fields = ("domain", "is_primary", "created_at")
-    readonly_fields = ("created_at",)
+PLAN_LIMITS = tuple(limits.LIMIT_FIELDS.values())
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
-    list_display = ("slug", "name", "status_badge", "plan", "user_count", "primary_domain", "created_at")
-    list_filter = ("status", "plan", "created_at")
+class TenantAdmin(LifecycleAdminMixin, admin.ModelAdmin):
+    # Delete (soft), restore, purge, rename and the status column: tenants/lifecycle_admin.py.
+    list_display = (
+        "slug",
+        "name",
+        "status_badge",
+        "plan",
+        "plan_usage",
+        "user_count",
+        "primary_domain",
+        "created_at",
+    )
+    list_filter = ("status", DeletedFilter, "plan", "created_at")
     search_fields = ("slug", "name", "domains__domain")
     readonly_fields = (
         "slug",
@@ -39,9 +49,11 @@ class TenantAdmin(admin.ModelAdmin):
         "public_id",
         "status",
         "suspended_reason",
+        "deleted_at",
         "created_at",
         "updated_at",
         "user_count",
+        "plan_usage",
     )
     fields = (
         "name",
@@ -50,7 +62,12 @@ class TenantAdmin(admin.ModelAdmin):
         "public_id",
         "status",
         "suspended_reason",
+        "deleted_at",
         "plan",
+        "max_users",
+        "max_projects",
+        "max_storage_mb",
+        "plan_usage",
         "branding",
         "email_from_name",
         "email_reply_to",
@@ -58,7 +75,12 @@ class TenantAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
-    actions = ("suspend_selected", "reactivate_selected")
+    actions = (
+        "suspend_selected",
+        "reactivate_selected",
+        export_selected,
+        *LifecycleAdminMixin.lifecycle_actions,
+    )
     date_hierarchy = "created_at"
 
     def get_queryset(self, request):
@@ -77,6 +99,7 @@ class TenantAdmin(admin.ModelAdmin):
         changelist = super().get_changelist_instance(request)
         # One statement per column for the page's tenants, whatever their number.
         tenants = services.attach_user_counts(changelist.result_list)
+        limits.attach_usage(tenants)
         schemas = [tenant.schema_name for tenant in tenants]
         columns = [
             import_string(values)(schemas) for _heading, values, _render in settings.TENANT_ADMIN_COLUMNS
@@ -89,6 +112,15 @@ class TenantAdmin(admin.ModelAdmin):
         if obj is None:
             return NewTenantForm
         return super().get_form(request, obj, **kwargs)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "plan":  # the plans are settings.TENANT_PLANS, not model choices
+            return forms.ChoiceField(
+                choices=[(name, name) for name in limits.plan_names()],
+                help_text="Changing the plan resets the limits below to its defaults, "
+                "unless you change them too.",
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -111,8 +143,18 @@ class TenantAdmin(admin.ModelAdmin):
         return provisioned.tenant
 
     def save_model(self, request, obj, form, change):
-        if change:
-            super().save_model(request, obj, form, change)
+        if not change:
+            return
+        # The plan and its limits change through tenants.limits.change_plan, like the operator API
+        # and the CLI; the rest of the form is saved as usual first.
+        plan = form.cleaned_data["plan"] if "plan" in form.changed_data else None
+        overrides = {name: form.cleaned_data[name] for name in PLAN_LIMITS if name in form.changed_data}
+        stored = Tenant.objects.values("plan", *PLAN_LIMITS).get(pk=obj.pk)
+        for name, value in stored.items():
+            setattr(obj, name, value)
+        super().save_model(request, obj, form, change)
+        if plan is not None or overrides:
+            limits.change_plan(obj, plan, **overrides)
 
     def save_related(self, request, form, formsets, change):
         if change:
@@ -140,18 +182,22 @@ class TenantAdmin(admin.ModelAdmin):
             )
         return super().response_add(request, obj, post_url_continue)
 
-    def delete_model(self, request, obj):
-        # Deleting a tenant drops its schema: always through the lifecycle service.
-        services.delete_tenant(obj)
+    @admin.display(description="Usage (limit)")
+    def plan_usage(self, obj):
+        if not hasattr(obj, "plan_usage"):  # the change form shows one tenant
+            limits.attach_usage([obj])
+        used = obj.plan_usage or {}
 
-    def delete_queryset(self, request, queryset):
-        for tenant in queryset:
-            services.delete_tenant(tenant)
+        def part(value, limit, unit):
+            return f"{value} / {limit if limit is not None else '∞'} {unit}"
 
-    @admin.display(description="Status", ordering="status")
-    def status_badge(self, obj):
-        color = "#2f855a" if obj.is_active else "#c53030"
-        return format_html('<strong style="color:{}">{}</strong>', color, obj.get_status_display())
+        return "; ".join(
+            [
+                part(used.get("users", 0), obj.max_users, "users"),
+                part(used.get("projects", 0), obj.max_projects, "projects"),
+                part(used.get("storage_mb", 0), obj.max_storage_mb, "MB"),
+            ]
+        )
 
     @admin.display(description="Users")
     def user_count(self, obj):

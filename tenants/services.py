@@ -14,12 +14,23 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
-from django_tenants.utils import get_public_schema_name, schema_exists, tenant_context
+from django_tenants.utils import get_public_schema_name, tenant_context
 from psycopg.errors import DuplicateSchema
 
-from tenants import pool
+from tenants import limits, pool
+from tenants.lifecycle import (  # noqa: F401  (re-exported: services is the lifecycle's one entry point)
+    LifecycleRefused,
+    delete_expired_redirects,
+    delete_tenant,
+    free_schema_name,
+    purge_after,
+    purge_deleted_tenants,
+    purge_tenant,
+    rename_tenant,
+    restore_tenant,
+    slug_problems,
+)
 from tenants.models import Domain, Tenant
-from tenants.slugs import schema_name_for, validate_slug
 
 logger = logging.getLogger(__name__)
 
@@ -48,18 +59,9 @@ def can_operate_platform(user) -> bool:
 def check_new_tenant(slug: str, name: str, owner_email: str) -> None:
     """Raise ValidationError keyed by field for anything that would stop provisioning."""
     errors: dict[str, list[str]] = {}
-    try:
-        validate_slug(slug)
-    except ValidationError as exc:
-        errors["slug"] = exc.messages
-    else:
-        taken = (
-            Tenant.objects.filter(slug=slug).exists()
-            or Domain.objects.filter(domain=Tenant(slug=slug).primary_host).exists()
-            or schema_exists(schema_name_for(slug))
-        )
-        if taken:
-            errors["slug"] = [f"The slug '{slug}' is already taken."]
+    # Taken includes a host another tenant was renamed away from, until its redirect expires.
+    if problems := slug_problems(slug):
+        errors["slug"] = problems
     name = (name or "").strip()
     if not name:
         errors["name"] = ["A name is required."]
@@ -85,7 +87,7 @@ def provision_tenant(
     *,
     owner_password: str | None = None,
     owner_name: str = "",
-    plan: str = Tenant._meta.get_field("plan").default,
+    plan: str | None = None,
 ) -> ProvisionedTenant:
     """Create a tenant, its schema (migrated), its primary domain and its owner, all or nothing.
 
@@ -96,12 +98,23 @@ def provision_tenant(
     owner is the accounts app's business: TENANT_FIRST_OWNER_HOOK names the function that creates
     them and, when no password is given, emails them a one-time set-password link (that link
     reaches the owner only: it is not returned), called in the new tenant's schema.
+    The tenant starts on ``plan`` (TENANT_DEFAULT_PLAN if None) with that plan's limits
+    (tenants.limits); its owner is created whatever the limits say.
     Raises ValidationError (keyed by field) for bad or taken input.
     """
     check_new_tenant(slug, name, owner_email)
+    plan = plan or settings.TENANT_DEFAULT_PLAN
+    plan_limits = limits.plan_defaults(plan)
     try:
         with transaction.atomic():
-            tenant = Tenant(schema_name=schema_name_for(slug), slug=slug, name=name.strip(), plan=plan)
+            tenant = Tenant(
+                # The slug's schema name unless a renamed tenant still holds it (tenants.lifecycle).
+                schema_name=free_schema_name(slug),
+                slug=slug,
+                name=name.strip(),
+                plan=plan,
+                **plan_limits,
+            )
             # The row first: a concurrent provisioning of the same slug waits on its unique key and
             # fails there, before touching the pool. The schema comes next, from a spare, the
             # template image or migrations (tenants.pool), in this same transaction.
@@ -143,18 +156,6 @@ def reactivate_tenant(tenant: Tenant) -> Tenant:
     tenant.save(update_fields=["status", "suspended_reason", "updated_at"])
     logger.info("reactivated tenant %s", tenant.slug)
     return tenant
-
-
-def delete_tenant(tenant: Tenant) -> None:
-    """Drop the tenant's schema and delete its rows (domains cascade), in one transaction."""
-    slug = tenant.slug
-    with transaction.atomic():
-        # Deferred foreign-key checks still pending in this transaction (rows written earlier in
-        # it) would make PostgreSQL refuse the DROP; running them now lets the drop proceed.
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        tenant.delete(force_drop=True)
-    logger.info("deleted tenant %s", slug)
 
 
 def query_each_schema(

@@ -218,7 +218,12 @@ GLOBAL_ADMIN = {
             "public_id",
             "status",
             "suspended_reason",
+            "deleted_at",
             "plan",
+            "max_users",
+            "max_projects",
+            "max_storage_mb",
+            "plan_usage",
             "branding",
             "email_from_name",
             "email_reply_to",
@@ -233,6 +238,7 @@ GLOBAL_ADMIN = {
             "name",
             "status_badge",
             "plan",
+            "plan_usage",
             "user_count",
             "app_column_0",
             "primary_domain",
@@ -354,8 +360,14 @@ TENANT = {
     "status",
     "suspended_reason",
     "plan",
+    "max_users",
+    "max_projects",
+    "max_storage_mb",
+    "usage",
     "url",
     "user_count",
+    "deleted_at",
+    "purge_after",
     "created_at",
     "updated_at",
 }
@@ -481,6 +493,8 @@ ROOT_API = {
     "/api/v1/tenants/{public_id}/": (
         {
             "read": act("GET", OPERATOR),
+            # Plans are the operator's: a tenant's own owner has no door to change theirs.
+            "change plan": act("PATCH", OPERATOR, body={"plan": "team", "max_users": 40}),
             "delete": act("DELETE", OPERATOR, 204),
         },
         TENANT,
@@ -492,6 +506,13 @@ ROOT_API = {
         TENANT,
     ),
     "/api/v1/tenants/{public_id}/reactivate/": ({"reactivate": act("POST", OPERATOR)}, TENANT),
+    # The sample tenant (globex) is not deleted: restoring or purging it is refused with a reason.
+    "/api/v1/tenants/{public_id}/restore/": ({"restore": act("POST", OPERATOR, 409)}, TENANT),
+    "/api/v1/tenants/{public_id}/purge/": ({"purge": act("POST", OPERATOR, 409)}, TENANT),
+    "/api/v1/tenants/{public_id}/rename/": (
+        {"rename": act("POST", OPERATOR, body={"slug": "matrix-renamed"})},
+        TENANT,
+    ),
 }
 
 

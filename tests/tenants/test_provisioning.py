@@ -132,9 +132,10 @@ def test_suspend_and_reactivate_record_the_status_and_reason(tenant):
     assert (tenant.status, tenant.suspended_reason) == ("active", "")
 
 
-def test_deleting_a_tenant_drops_its_schema_and_its_domains():
+def test_purging_a_deleted_tenant_drops_its_schema_and_its_domains():
+    # Deleting is soft (tests/tenants/test_lifecycle_delete.py); purging is the hard drop.
     tenant = services.provision_tenant("gone", "Gone", "o@gone.test").tenant
-    services.delete_tenant(tenant)
+    services.purge_tenant(services.delete_tenant(tenant))
     assert not schema_exists("gone")
     assert not Domain.objects.filter(domain__startswith="gone.").exists()
     assert host_client(f"gone.{tenant.primary_host.split('.', 1)[1]}").get("/").status_code == 404

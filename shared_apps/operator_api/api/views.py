@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import tokens
+from shared_apps.operator_api.api import plan_views
 from shared_apps.operator_api.api.permissions import IsOperator
 from shared_apps.operator_api.api.serializers import (
     NewTenantSerializer,
@@ -20,7 +21,7 @@ from shared_apps.operator_api.api.serializers import (
     TenantSerializer,
 )
 from tenant_apps.accounts import services as accounts
-from tenants import services
+from tenants import limits, services
 from tenants.models import Tenant
 
 
@@ -59,7 +60,7 @@ class TenantListView(generics.GenericAPIView):
 
     @extend_schema(responses=TenantSerializer(many=True), summary="List tenants")
     def get(self, request):
-        page = services.attach_user_counts(self.paginate_queryset(self.get_queryset()))
+        page = limits.attach_usage(services.attach_user_counts(self.paginate_queryset(self.get_queryset())))
         return self.get_paginated_response(TenantSerializer(page, many=True).data)
 
     @extend_schema(
@@ -86,7 +87,19 @@ class TenantDetailView(APIView):
     def get(self, request, public_id):
         return Response(TenantSerializer(_tenant(public_id)).data)
 
-    @extend_schema(request=None, responses={204: None}, summary="Delete a tenant and drop its schema")
+    @extend_schema(
+        request=plan_views.PlanChangeSerializer,
+        responses=TenantSerializer,
+        summary="Change a tenant's plan or its limits",
+    )
+    def patch(self, request, public_id):
+        return plan_views.change_plan(request, _tenant(public_id))
+
+    @extend_schema(
+        request=None,
+        responses={204: None},
+        summary="Delete a tenant (soft: restorable for TENANT_DELETE_GRACE_DAYS, then purged)",
+    )
     def delete(self, request, public_id):
         services.delete_tenant(_tenant(public_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
