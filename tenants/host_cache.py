@@ -29,7 +29,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 
 logger = logging.getLogger(__name__)
 
-KEY_FORMAT = 2
+KEY_FORMAT = 3  # 3: entries carry the tenant's canonical host
 MISS = object()
 _NO_TENANT = "no-tenant"
 # Short: a host that gets a domain is forgotten at once anyway; this only bounds the entries a

@@ -1,6 +1,7 @@
 """A tenant is a client company: its own subdomain, its own PostgreSQL schema, its own users."""
 
 import uuid
+from functools import cached_property
 
 from django.conf import settings
 from django.db import models
@@ -76,12 +77,30 @@ class Tenant(TenantMixin):
 
     @property
     def primary_host(self) -> str:
+        """The tenant's own subdomain, ``<slug>.<BASE_DOMAIN>``: it always routes to the tenant,
+        whatever custom domain is primary, and it is the name the lifecycle creates, checks and
+        renames. Links go to ``canonical_host``."""
         return f"{self.slug}.{settings.BASE_DOMAIN}"
 
+    @cached_property
+    def canonical_host(self) -> str:
+        """The host links go to: the tenant's primary Domain when it is a verified custom domain
+        (tenants.domains.set_primary_domain), else ``primary_host``. Routing fills it from the host
+        cache; otherwise it costs one query per instance (none with ``domains`` prefetched)."""
+        if self.pk is None:
+            return self.primary_host
+        if "domains" in getattr(self, "_prefetched_objects_cache", {}):
+            hosts = [d.domain for d in self.domains.all() if d.is_primary and d.verified_at]
+        else:
+            hosts = Domain.objects.filter(
+                tenant_id=self.pk, is_primary=True, verified_at__isnull=False
+            ).values_list("domain", flat=True)[:1]
+        return next(iter(hosts), None) or self.primary_host
+
     def url(self, path: str = "/") -> str:
-        """Absolute URL on the tenant's primary domain, for links made outside a request."""
+        """Absolute URL on the tenant's canonical host, for links made outside a request."""
         port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""
-        return f"{settings.PUBLIC_SCHEME}://{self.primary_host}{port}{path}"
+        return f"{settings.PUBLIC_SCHEME}://{self.canonical_host}{port}{path}"
 
 
 class DomainQuerySet(models.QuerySet):
@@ -116,6 +135,9 @@ class Domain(DomainMixin):
     # is verified when it is created.
     verification_token = models.CharField(max_length=64, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
+    # The last verification attempt of a pending domain and why it failed (tenants.domains).
+    verification_checked_at = models.DateTimeField(null=True, blank=True)
+    verification_error = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = DomainQuerySet.as_manager()
@@ -148,7 +170,10 @@ def _remember_old_domain(sender, instance, **kwargs):
 @receiver(post_save, sender=Domain)
 @receiver(post_delete, sender=Domain)
 def _forget_domain(sender, instance, **kwargs):
-    host_cache.forget([instance.domain, getattr(instance, "_old_domain", None)])
+    # Every host of the tenant: each cached entry carries the tenant's canonical host, which a
+    # change of this row (its primary flag, its deletion) may change.
+    hosts = Domain.objects.filter(tenant_id=instance.tenant_id).values_list("domain", flat=True)
+    host_cache.forget([instance.domain, getattr(instance, "_old_domain", None), *hosts])
 
 
 @receiver(post_save, sender=Tenant)

@@ -7,10 +7,11 @@ Host headers turns into neither queries nor cache entries.
 
 import re
 
+from django.db.models import OuterRef, Subquery
 from django.http.request import split_domain_port
 
 from tenants import host_cache
-from tenants.models import Tenant
+from tenants.models import Domain, Tenant
 
 # RFC 1035: a name is at most 253 characters; a label 1 to 63 letters, digits and inner hyphens.
 MAX_HOSTNAME_LENGTH = 253
@@ -29,6 +30,8 @@ CACHED_FIELDS = (
     "email_from_name",
     "email_reply_to",
 )
+# Beside them, the host links go to (Tenant.canonical_host): the primary domain when it is verified.
+CANONICAL_DOMAIN = "canonical_domain"
 
 
 def hostname_of(host: str) -> str:
@@ -43,12 +46,26 @@ def hostname_of(host: str) -> str:
 
 
 def tenant_for_host(hostname: str) -> Tenant | None:
-    """The tenant serving ``hostname`` (as ``hostname_of`` returns it), or None. Status is not
-    checked here: callers decide."""
+    """The tenant serving ``hostname`` (as ``hostname_of`` returns it), or None. Only a verified
+    Domain routes: a custom domain added but not yet verified (tenants.domains) serves nothing.
+    Status is not checked here: callers decide."""
     values = host_cache.read(hostname)
     if values is host_cache.MISS:
-        values = Tenant.objects.filter(domains__domain=hostname).values(*CACHED_FIELDS).first()
+        primary = Domain.objects.filter(
+            tenant_id=OuterRef("pk"), is_primary=True, verified_at__isnull=False
+        ).values("domain")[:1]
+        values = (
+            # One filter() call: both conditions apply to the same Domain row.
+            Tenant.objects.filter(domains__domain=hostname, domains__verified_at__isnull=False)
+            .annotate(**{CANONICAL_DOMAIN: Subquery(primary)})
+            .values(*CACHED_FIELDS, CANONICAL_DOMAIN)
+            .first()
+        )
         host_cache.remember(hostname, values)
     if values is None:
         return None
-    return Tenant.from_db(Tenant.objects.db, list(values), list(values.values()))
+    values = dict(values)
+    canonical = values.pop(CANONICAL_DOMAIN, None)
+    tenant = Tenant.from_db(Tenant.objects.db, list(values), list(values.values()))
+    tenant.canonical_host = canonical or tenant.primary_host  # fills the cached_property
+    return tenant

@@ -9,10 +9,11 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from tenants.models import Domain, Tenant
-from tenants.routing import CACHED_FIELDS, tenant_for_host
+from tenants.routing import CACHED_FIELDS, CANONICAL_DOMAIN, tenant_for_host
 from tenants.services import reactivate_tenant, suspend_tenant
 from tests.clients import host_client
 from tests.factories import PASSWORD
@@ -143,7 +144,7 @@ def test_a_new_domain_takes_effect_on_the_next_request(tenant):
     client = host_client(alias)
     assert client.get("/admin/login/").status_code == 404  # now cached as unknown
 
-    Domain.objects.create(domain=alias, tenant=tenant, is_primary=False)
+    Domain.objects.create(domain=alias, tenant=tenant, is_primary=False, verified_at=timezone.now())
     response = client.get("/admin/login/")
     assert response.status_code == 200
     assert b"Acme admin" in response.content
@@ -242,7 +243,7 @@ def test_the_host_cache_holds_plain_values_under_a_hashed_versioned_public_key(t
         assert re.fullmatch(rf"public:{prefix}:1:tenant-host:v\d+:[0-9a-f]{{64}}", key), key
     [values] = [value for value in entries.values() if isinstance(value, dict)]
     # Plain data, not a pickled Tenant: it survives a deploy that changes the model.
-    assert set(values) == set(CACHED_FIELDS)
+    assert set(values) == {*CACHED_FIELDS, CANONICAL_DOMAIN}
     assert values["schema_name"] == "acme" and values["status"] == "active"
 
 
@@ -283,7 +284,9 @@ def test_bulk_created_and_bulk_updated_domains_take_effect_on_the_next_request(t
     alias = host_client(f"acme-bulk.{settings.BASE_DOMAIN}")
     assert alias.get("/admin/login/").status_code == 404  # cached as unknown
 
-    [domain] = Domain.objects.bulk_create([Domain(domain=f"acme-bulk.{settings.BASE_DOMAIN}", tenant=tenant)])
+    [domain] = Domain.objects.bulk_create(
+        [Domain(domain=f"acme-bulk.{settings.BASE_DOMAIN}", tenant=tenant, verified_at=timezone.now())]
+    )
     assert b"Acme admin" in alias.get("/admin/login/").content
 
     domain.tenant = other_tenant
