@@ -34,5 +34,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
 
+if settings.SIGNUP_ENABLED:
+    # Self-service signup (shared_apps/signup); its views also answer 404 while the setting is off.
+    urlpatterns.append(path("signup/", include("shared_apps.signup.urls")))
+
 # An unknown URL under /api/ answers in the API's error format; any other, Django's 404 page.
 handler404 = not_found

@@ -1,5 +1,6 @@
 import logging
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.core.cache import cache
 from django.db import connection
@@ -10,7 +11,7 @@ logger = logging.getLogger(__name__)
 
 
 def platform_home(request):
-    return render(request, "tenants/platform_home.html")
+    return render(request, "tenants/platform_home.html", {"signup_enabled": settings.SIGNUP_ENABLED})
 
 
 def health(request):
