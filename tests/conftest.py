@@ -49,18 +49,24 @@ TEST_TENANTS = {"acme": "Acme", "globex": "Globex"}
 def ensure_test_tenant(slug: str) -> Tenant:
     """The session's tenant, provisioned once. A ``transactional_db`` test ends with Django's flush,
     which truncates the public tables (tenant and domain rows) but not the tenant schemas, so the
-    rows are put back over the schema that is still there, users and all."""
+    rows are put back over the schema that is still there, users and all.
+
+    Both are on the "unlimited" plan: tests of other features make as many users and projects as
+    they need, whatever the default plan allows; a test of the limits sets them
+    (tests/tenants/test_limits.py)."""
     tenant = Tenant.objects.filter(slug=slug).first()
     if tenant is not None:
         return tenant
     if schema_exists(slug):
-        tenant = Tenant(schema_name=slug, slug=slug, name=TEST_TENANTS[slug])
+        tenant = Tenant(schema_name=slug, slug=slug, name=TEST_TENANTS[slug], plan="unlimited")
         tenant.save(verbosity=0)  # the schema exists, so nothing is migrated
         Domain.objects.create(
             domain=tenant.primary_host, tenant=tenant, is_primary=True, verified_at=timezone.now()
         )
         return tenant
-    return provision_tenant(slug, TEST_TENANTS[slug], f"owner@{slug}.test", owner_password=PASSWORD).tenant
+    return provision_tenant(
+        slug, TEST_TENANTS[slug], f"owner@{slug}.test", owner_password=PASSWORD, plan="unlimited"
+    ).tenant
 
 
 # --- Session: database, tenants, Redis ------------------------------------------------------------

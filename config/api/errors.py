@@ -7,13 +7,16 @@
   status: 400, 401, 403, 404, 405, 413, 415 or 429.
 
 Services raise Django's ValidationError keyed by field (``{"role": [...]}``) and PermissionDenied;
-both are mapped here (400 and 403), so a view never translates them by hand.
+both are mapped here (400 and 403, a PermissionDenied's reason as the detail: a plan's limit
+reached answers ``403 {"detail": "Acme's plan (free) allows 5 users; ..."}``), so a view never
+translates them by hand.
 
 A URL under ``/api/`` that no view answers gets the same format (``not_found``, both URLconfs'
 ``handler404``): an API client parses every answer of the API the same way. Other URLs keep
 Django's 404 page. (With DEBUG on, Django shows its debug page instead of any handler404.)
 """
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
@@ -40,6 +43,10 @@ class LockedOut(exceptions.APIException):
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=as_serializer_error(exc))
+    elif isinstance(exc, DjangoPermissionDenied) and exc.args:
+        # A service's refusal that says why (a plan's limit reached, "only owners...") keeps its
+        # reason; DRF would answer its generic sentence. A bare PermissionDenied still does.
+        exc = exceptions.PermissionDenied(detail=str(exc))
     elif isinstance(exc, RequestDataTooBig):  # DATA_UPLOAD_MAX_MEMORY_SIZE, checked when DRF reads the body
         exc = PayloadTooLarge()
     return drf_exception_handler(exc, context)

@@ -30,6 +30,7 @@ from tenant_apps.accounts.services import (
     can_manage_users,
     check_can_change_invitation,
     check_can_grant,
+    check_seat,
     validate_role,
 )
 
@@ -85,6 +86,8 @@ def check_invite(actor, email: str, role: str) -> str:
     existing = _open_invitations(email).first()
     if existing is not None:
         check_can_change_invitation(actor, existing)
+    # Re-inviting an address whose invitation still holds a seat takes no new one.
+    check_seat(0 if existing is not None and existing.status == Invitation.Status.PENDING else 1)
     return email
 
 
@@ -107,6 +110,9 @@ def _save_invitation(actor, email: str, role: str) -> tuple[Invitation, str]:
     now = timezone.now()
     with transaction.atomic():
         invitation = _open_invitations(email).select_for_update().first()
+        if invitation is None or invitation.status != Invitation.Status.PENDING:
+            # A new seat, counted under the tenant row's lock (check_limit) against a concurrent one.
+            check_seat()
         if invitation is None:
             invitation = Invitation(email=email)
         else:
@@ -179,6 +185,9 @@ def accept_invitation(raw_token: str, full_name: str, password: str):
         taken = ValidationError({"invitation": ["This address already belongs to a user of this workspace."]})
         if User.objects.filter(email__iexact=invitation.email).exists():
             raise taken
+        # The invitation held a seat, which the user now takes: refused only if the plan was
+        # lowered below the seats taken since the invitation was sent.
+        check_seat(0)
         try:
             with transaction.atomic():
                 user = User.objects.create_user(invitation.email, password, full_name=full_name)

@@ -14,10 +14,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from knox.models import AuthToken
 
 from tenant_apps.accounts.roles import MANAGE_OWNERS, MANAGE_USERS, STAFF_ROLES, VIEW_USERS, Role, role_of
+from tenants import limits
 from tenants.services import can_operate_platform
 
 logger = logging.getLogger(__name__)
@@ -139,12 +140,49 @@ def _other_active_owners_exist(user) -> bool:
     return any(pk != user.pk for pk in owners)
 
 
-def create_user_with_role(email: str, role: str, *, password: str | None = None, full_name: str = ""):
+# --- The plan's limit on users ------------------------------------------------------------------
+# A seat is an active user or an open invitation (not accepted, revoked or expired): inviting takes
+# a seat, so an admin learns of the limit when inviting, not the invitee when accepting; accepting
+# turns the invitation's seat into the user's. Deactivated users and closed invitations free theirs.
+
+
+def seats_by_schema(schemas) -> dict[str, int]:
+    """The seats taken in each schema (TENANT_USAGE_COUNTERS["users"]), in one statement: one
+    SELECT per schema joined with UNION ALL, like tenants.services.query_each_schema (which reads
+    one table; a seat is in two)."""
+    schemas = sorted(schemas)
+    if not schemas:
+        return {}
+    quote = connection.ops.quote_name
+    sql = " UNION ALL ".join(
+        f"(SELECT %s, (SELECT count(*) FROM {quote(schema)}.accounts_user WHERE is_active) + "
+        f"(SELECT count(*) FROM {quote(schema)}.accounts_invitation WHERE accepted_at IS NULL "
+        "AND revoked_at IS NULL AND expires_at > now()))"
+        for schema in schemas
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, schemas)
+        return dict(cursor.fetchall())
+
+
+def check_seat(adding: int = 1) -> None:
+    """PlanLimitReached (a PermissionDenied with the reason) if the workspace's plan has no room
+    for ``adding`` more seats."""
+    limits.check_limit(None, "users", adding)
+
+
+def create_user_with_role(
+    email: str, role: str, *, password: str | None = None, full_name: str = "", within_plan: bool = True
+):
     """A new active user holding ``role``. A password, if given, must pass Django's validators
-    (ValidationError keyed ``password``); without one the user gets an unusable password."""
+    (ValidationError keyed ``password``); without one the user gets an unusable password. The user
+    takes a seat of the plan (PlanLimitReached when none is left) unless ``within_plan`` is False:
+    the first owner, whom provisioning always creates."""
     validate_role(role)
     User = get_user_model()
     with transaction.atomic():
+        if within_plan:
+            check_seat()
         user = User.objects.create_user(email, None, full_name=full_name)
         if password:
             try:
@@ -159,7 +197,8 @@ def create_user_with_role(email: str, role: str, *, password: str | None = None,
 
 def create_owner(email: str, password: str | None = None, full_name: str = ""):
     """The first owner of a new workspace (called by tenants.services.provision_tenant)."""
-    return create_user_with_role(email, Role.OWNER, password=password, full_name=full_name)
+    # A workspace always has its owner: provisioning is never refused by the plan it starts on.
+    return create_user_with_role(email, Role.OWNER, password=password, full_name=full_name, within_plan=False)
 
 
 def set_role(actor, user, role: str) -> None:

@@ -15,6 +15,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from tenant_apps.accounts import handoff, invitations, services
 from tenant_apps.accounts.forms import AcceptInvitationForm, SignInForm, TenantPasswordResetForm
 from tenant_apps.accounts.roles import role_of
+from tenants.limits import PlanLimitReached
 from tenants.request_guards import client_address
 
 
@@ -94,6 +95,8 @@ def accept_invitation(request, token):
             user = invitations.accept_invitation(
                 token, form.cleaned_data["full_name"], form.cleaned_data["password1"]
             )
+        except PlanLimitReached as exc:
+            form.add_error(None, str(exc))  # the page says why, and whom to ask
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 for error in errors:

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from tenant_apps.projects import services
 from tenant_apps.projects.models import Comment, NotificationPreferences, Project, Task
 from tenants.admin_site import tenant_admin_site
+from tenants.limits import PlanLimitReached
 
 
 def _saved_as(obj, saved) -> None:
@@ -59,8 +60,28 @@ class WorkspaceAdmin(admin.ModelAdmin):
         return services.can_use_workspace(request.user)
 
 
+def _refusal_on_form(form, check, *args) -> None:
+    """Run a services' check of the plan's limits (PlanLimitReached) when the form adds a row, and
+    show its reason above the form: the admin then creates nothing, and says why."""
+    if form.instance.pk is None:
+        try:
+            check(*args)
+        except PlanLimitReached as exc:
+            form.add_error(None, str(exc))
+
+
+class ProjectAdminForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        _refusal_on_form(
+            self, services.check_room_for_project, cleaned.get("name", ""), cleaned.get("description", "")
+        )
+        return cleaned
+
+
 @admin.register(Project, site=tenant_admin_site)
 class ProjectAdmin(WorkspaceAdmin):
+    form = ProjectAdminForm
     list_display = ("name", "archived", "created_by", "created_at")
     list_filter = ("archived", "created_at")
     search_fields = ("name", "description")
@@ -129,6 +150,15 @@ class TaskAdminForm(forms.ModelForm):
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 self.add_error(field if field in self.fields else None, errors)
+        title, description = cleaned.get("title", ""), cleaned.get("description", "")
+        _refusal_on_form(self, services.check_storage, title, description)
+        return cleaned
+
+
+class CommentAdminForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        _refusal_on_form(self, services.check_storage, cleaned.get("body", ""))
         return cleaned
 
 
@@ -186,6 +216,8 @@ class TaskAdmin(WorkspaceAdmin):
 @admin.register(Comment, site=tenant_admin_site)
 class CommentAdmin(WorkspaceAdmin):
     """Comments are added here (or on the task's page) and deleted; their text is the author's."""
+
+    form = CommentAdminForm
 
     list_display = ("task", "author", "created_at")
     search_fields = ("body", "task__title", "author__email")

@@ -24,6 +24,8 @@ from django.utils import timezone
 
 from tenant_apps.projects import emails
 from tenant_apps.projects.models import Comment, DigestDelivery, NotificationPreferences, Project, Task
+from tenants import limits
+from tenants.services import query_each_schema
 
 logger = logging.getLogger(__name__)
 
@@ -110,12 +112,38 @@ def update_preferences(actor, **flags) -> NotificationPreferences:
     return prefs
 
 
+# --- The plan's limits ---------------------------------------------------------------------------
+# Archived projects count toward ``max_projects``: they keep their tasks and are restored with one
+# click, so archiving must not be a way around the limit; deleting a project frees its place.
+# Storage (``max_storage_mb``) is checked when a project, task or comment is created.
+
+
+def projects_by_schema(schemas) -> dict[str, int]:
+    """Projects in each schema, archived ones included (TENANT_USAGE_COUNTERS["projects"])."""
+    # The table is in every schema since the app's first migration: no catalog check needed.
+    return dict(query_each_schema(schemas, "projects_project", "count(*)", check_tables=False))
+
+
+def check_room_for_project(name: str = "", description: str = "") -> None:
+    """PlanLimitReached unless the plan allows one more project and its text within the storage.
+    The create service calls it; the admin's form too, to show the reason beside the form."""
+    limits.check_limit(None, "projects")
+    check_storage(name, description)
+
+
+def check_storage(*texts: str) -> None:
+    """PlanLimitReached if writing ``texts`` would take the workspace past its plan's storage."""
+    limits.check_limit(None, "storage", sum(len((text or "").encode()) for text in texts))
+
+
 # --- Projects ----------------------------------------------------------------------------------
 
 
 def create_project(actor, *, name: str, description: str = "") -> Project:
     require(can_create_project(actor))
-    return Project.objects.create(name=name.strip(), description=description, created_by=actor)
+    with transaction.atomic():
+        check_room_for_project(name, description)
+        return Project.objects.create(name=name.strip(), description=description, created_by=actor)
 
 
 PROJECT_FIELDS = {"name", "description", "archived"}
@@ -191,6 +219,7 @@ def create_task(
     require(can_create_task(actor, project))
     check_task(None, {"project": project, "assignee": assignee})
     with transaction.atomic():
+        check_storage(title, description)
         task = Task.objects.create(
             project=project,
             title=title.strip(),
@@ -241,6 +270,7 @@ def add_comment(actor, task: Task, body: str) -> Comment:
     if not body:
         raise ValidationError({"body": ["A comment cannot be empty."]})
     with transaction.atomic():
+        check_storage(body)
         comment = Comment.objects.create(task=task, author=actor, body=body)
         recipients = {
             user.pk: user

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from tenant_apps.projects import services
 from tenant_apps.projects.forms import CommentForm, PreferencesForm, ProjectForm, TaskFilterForm, TaskForm
 from tenant_apps.projects.models import Project, Task
+from tenants.limits import PlanLimitReached
 
 
 def member_required(view):
@@ -33,7 +34,12 @@ def member_required(view):
     return wrapper
 
 
-def _apply_errors(form, exc: ValidationError):
+def _apply_errors(form, exc: ValidationError | PlanLimitReached):
+    """The service's refusal on the form: field errors beside their fields, a plan's limit reached
+    (a PermissionDenied with its reason) above the form, which keeps what was typed."""
+    if isinstance(exc, PlanLimitReached):
+        form.add_error(None, str(exc))
+        return
     for field, errors in exc.message_dict.items():
         for error in errors:
             form.add_error(field if field in form.fields else None, error)
@@ -60,9 +66,13 @@ def project_list(request):
 def project_create(request):
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        project = services.create_project(request.user, **form.cleaned_data)
-        messages.success(request, f"Project “{project.name}” created.")
-        return redirect("projects:project", project.public_id)
+        try:
+            project = services.create_project(request.user, **form.cleaned_data)
+        except PlanLimitReached as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, f"Project “{project.name}” created.")
+            return redirect("projects:project", project.public_id)
     return render(request, "projects/project_form.html", {"form": form})
 
 
@@ -136,7 +146,7 @@ def task_create(request, public_id):
     if request.method == "POST" and form.is_valid():
         try:
             task = services.create_task(request.user, project, **form.cleaned_data)
-        except ValidationError as exc:
+        except (ValidationError, PlanLimitReached) as exc:
             _apply_errors(form, exc)
         else:
             messages.success(request, f"Task “{task.title}” created.")
@@ -152,7 +162,7 @@ def task_detail(request, public_id):
     if request.method == "POST" and form.is_valid():
         try:
             services.add_comment(request.user, task, form.cleaned_data["body"])
-        except ValidationError as exc:
+        except (ValidationError, PlanLimitReached) as exc:
             _apply_errors(form, exc)
         else:
             messages.success(request, "Comment added.")
@@ -181,7 +191,7 @@ def task_edit(request, public_id):
         task.refresh_from_db()
         try:
             services.update_task(request.user, task, **changed)
-        except ValidationError as exc:
+        except (ValidationError, PlanLimitReached) as exc:
             _apply_errors(form, exc)
         else:
             messages.success(request, "Task saved.")
