@@ -71,8 +71,8 @@ class LifecycleAdminMixin:
     def status_badge(self, obj):
         if obj.status == Tenant.Status.DELETED:
             return format_html(
-                '<strong style="color:#718096"><s>Deleted</s></strong> (purged after {:%Y-%m-%d})',
-                services.purge_after(obj),
+                '<strong style="color:#718096"><s>Deleted</s></strong> (purged after {})',
+                f"{services.purge_after(obj):%Y-%m-%d}",
             )
         color = "#2f855a" if obj.is_active else "#c53030"
         return format_html('<strong style="color:{}">{}</strong>', color, obj.get_status_display())
