@@ -30,12 +30,12 @@ def fill(tenant) -> dict:
     return {"project": project.public_id, "member": member.email}
 
 
-def read_back(tenant) -> dict:
+def read_back(tenant, made: dict) -> dict:
+    """What ``fill`` made (``made``), read again from the tenant's schema."""
     from tenant_apps.projects.models import Project
 
     with tenant_context(tenant):
-        project = Project.objects.get(name="Keep me")
         return {
-            "project": project.public_id,
-            "member": get_user_model().objects.get(email=f"member@{tenant.slug}.test").email,
+            "project": Project.objects.get(public_id=made["project"]).public_id,
+            "member": get_user_model().objects.get(email=made["member"]).email,
         }

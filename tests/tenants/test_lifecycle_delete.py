@@ -78,7 +78,7 @@ def test_a_restored_tenant_has_its_data_back():
     services.delete_tenant(tenant)
     restored = services.restore_tenant(tenant)
     assert restored.status == Tenant.Status.ACTIVE and restored.deleted_at is None
-    assert read_back(restored) == before
+    assert read_back(restored, before) == before
     signed_in = signed_in_client(restored, owner_of(restored))
     assert signed_in.get("/projects/").status_code == 200
 
@@ -202,7 +202,7 @@ def test_the_admin_restores_a_deleted_tenant_with_its_data(admin_client):
     services.delete_tenant(tenant)
     admin_client.post(CHANGELIST, {"action": "restore_selected", "_selected_action": [tenant.pk]})
     tenant.refresh_from_db()
-    assert tenant.status == Tenant.Status.ACTIVE and read_back(tenant) == before
+    assert tenant.status == Tenant.Status.ACTIVE and read_back(tenant, before) == before
 
 
 def test_the_admin_names_a_tenant_it_cannot_restore(admin_client, tenant):
@@ -250,7 +250,7 @@ def test_the_operator_api_deletes_softly_and_restores_with_the_data(operator_api
     assert response.status_code == 200
     assert response.json()["status"] == "active" and response.json()["purge_after"] is None
     tenant.refresh_from_db()
-    assert read_back(tenant) == before
+    assert read_back(tenant, before) == before
 
 
 def test_the_operator_api_refuses_a_restore_with_a_reason(operator_api, tenant):
