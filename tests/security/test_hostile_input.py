@@ -33,10 +33,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.storage import default_storage
 from django.db import DatabaseError, connection, transaction
 from django.http import HttpResponseBadRequest
 from django.test import Client, override_settings
 from django.urls import path
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_tenants.utils import schema_context, tenant_context
@@ -47,7 +49,8 @@ from tenant_apps.accounts.roles import Role
 from tenant_apps.accounts.services import create_user_with_role
 from tenant_apps.projects import services as projects
 from tenant_apps.projects.models import Project
-from tenants.models import Tenant
+from tenants import domains, exports
+from tenants.models import Domain, Tenant, TenantExport
 from tests.security import walk
 
 # pytest-django creates the test database only for a run with tests marked as using it.
@@ -76,6 +79,9 @@ ID_SAMPLES = {
     "projects": "project",
     "tasks": "task",
     "tenants": "tenant",
+    "exports": "export",  # the operator API's exports of a tenant
+    "domains": "domain",  # the operator API's domains of a tenant
+    "export": "export",  # the owner's page, /admin/export/<id>/download/
 }
 # Query parameters tried on every URL, beside the ones each page turns out to use.
 COMMON_QUERY = [
@@ -208,6 +214,11 @@ def _public_rows() -> dict:
     return {"operator": operator}
 
 
+def _ready_export(tenant: Tenant) -> TenantExport:
+    export = exports.request_export(tenant, "operator@walk.test", TenantExport.Via.OPERATOR)
+    return exports.build_export(export.pk)
+
+
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     walk_settings = override_settings(
@@ -229,6 +240,15 @@ def world(django_db_setup, django_db_blocker):
         here = _tenant_rows(acme, "acme")
         there = _tenant_rows(globex, "globex")
         public = _public_rows()
+        # A verified custom domain of globex: verify answers at once, make-primary and remove act.
+        custom = domains.add_custom_domain(globex, "store.globex-walk.test")
+        Domain.objects.filter(pk=custom.pk).update(verified_at=timezone.now())
+        # A ready export of each tenant (their archives are files, removed at the end).
+        archives = []
+        for tenant_row, rows in ((acme, here), (globex, there)):
+            export = _ready_export(tenant_row)
+            rows["ids"]["export"] = str(export.public_id)
+            archives.append(export.file)
         connection.set_schema_to_public()
         root_host = settings.BASE_DOMAIN
         operator = public["operator"]
@@ -247,7 +267,11 @@ def world(django_db_setup, django_db_blocker):
                 ),
             ],
             privileged=None,
-            ids={"tenant": str(globex.public_id)},
+            ids={
+                "tenant": str(globex.public_id),
+                "export": there["ids"]["export"],
+                "domain": str(custom.public_id),
+            },
             foreign_ids={},
         )
         root.privileged = op
@@ -270,6 +294,8 @@ def world(django_db_setup, django_db_blocker):
         writes = walk.TableWrites(["public", acme.schema_name])
         yield {"root": root, "tenant": tenant, "writes": writes}
         transaction.set_rollback(True)
+        for archive in archives:
+            default_storage.delete(archive)
 
 
 # --- Filling patterns ---------------------------------------------------------------------------

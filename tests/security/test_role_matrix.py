@@ -24,8 +24,10 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import resolve, reverse
+from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 from drf_spectacular.generators import SchemaGenerator
 from knox.models import AuthToken
@@ -34,6 +36,8 @@ from tenant_apps.accounts import invitations
 from tenant_apps.accounts.roles import Role
 from tenant_apps.outbox.models import OutboxMessage
 from tenant_apps.projects import services as projects
+from tenants import domains, exports
+from tenants.models import Domain, TenantExport
 from tests.factories import PASSWORD
 from tests.security import walk
 
@@ -230,8 +234,11 @@ GLOBAL_ADMIN = {
             "user_count",
             "created_at",
             "updated_at",
-            "domain",
+            # The domains inline (read-only: changes go through the Domains page's actions).
+            "domain_link",
             "is_primary",
+            "verification_state",
+            "verification_token",
         },
         columns={
             "slug",
@@ -244,6 +251,30 @@ GLOBAL_ADMIN = {
             "primary_domain",
             "created_at",
         },
+    ),
+    # Custom domains: added through tenants.domains (the add form is its check), removed through
+    # it, changed only by its actions (verify, make primary); the page itself is read-only. The
+    # token is published on the domain by design: it is not a secret.
+    "tenants.domain": admin_rules(
+        list=OPERATOR,
+        read=OPERATOR,
+        add=OPERATOR,
+        delete=OPERATOR,
+        fields={
+            "domain",
+            "tenant",
+            "is_primary",
+            "verification_state",
+            "verification_token",
+            "verification_url",
+            "instructions",
+            "verified_at",
+            "verification_checked_at",
+            "verification_error",
+            "public_id",
+            "created_at",
+        },
+        columns={"domain", "tenant", "is_primary", "verification_state", "created_at"},
     ),
     # Operators are deactivated, not deleted (a User's delete would reach tenant-only tables). The
     # password field shows only the hash's algorithm and a link to set a new one.
@@ -310,6 +341,35 @@ GLOBAL_ADMIN = {
         fields=AXES_SEEN,
         columns={"attempt_time", "ip_address", "username", "user_agent", "path_info", "locked_out"},
     ),
+    # Read-only: exports are started by the tenants' "Export data" action and expire by themselves.
+    "tenants.tenantexport": admin_rules(
+        list=OPERATOR,
+        read=OPERATOR,
+        fields={
+            "public_id",
+            "tenant",
+            "status",
+            "progress_percent",
+            "requested_by",
+            "requested_via",
+            "size_bytes",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "expires_at",
+            "download",
+        },
+        columns={
+            "tenant",
+            "status",
+            "progress_percent",
+            "requested_by",
+            "requested_via",
+            "created_at",
+            "download",
+        },
+    ),
 }
 
 
@@ -370,6 +430,35 @@ TENANT = {
     "purge_after",
     "created_at",
     "updated_at",
+}
+DOMAIN = {
+    "id",
+    "domain",
+    "is_primary",
+    "custom",
+    "verified",
+    "verified_at",
+    "verification_token",
+    "verification_url",
+    "verification_checked_at",
+    "verification_error",
+    "instructions",
+    "created_at",
+}
+EXPORT = {
+    "id",
+    "tenant",
+    "status",
+    "progress",
+    "requested_by",
+    "requested_via",
+    "size_bytes",
+    "error",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "expires_at",
+    "download_url",
 }
 
 # path -> ({action: Act}, the fields of what it reads)
@@ -506,6 +595,11 @@ ROOT_API = {
         TENANT,
     ),
     "/api/v1/tenants/{public_id}/reactivate/": ({"reactivate": act("POST", OPERATOR)}, TENANT),
+    # The sample export (globex's) is ready, so another may start; the archive is the operator's alone.
+    "/api/v1/tenants/{public_id}/export/": ({"export": act("POST", OPERATOR, 202)}, EXPORT),
+    "/api/v1/tenants/{public_id}/exports/": ({"list": act("GET", OPERATOR)}, EXPORT),
+    "/api/v1/tenants/{public_id}/exports/{export_id}/": ({"read": act("GET", OPERATOR)}, EXPORT),
+    "/api/v1/tenants/{public_id}/exports/{export_id}/download/": ({"download": act("GET", OPERATOR)}, set()),
     # The sample tenant (globex) is not deleted: restoring or purging it is refused with a reason.
     "/api/v1/tenants/{public_id}/restore/": ({"restore": act("POST", OPERATOR, 409)}, TENANT),
     "/api/v1/tenants/{public_id}/purge/": ({"purge": act("POST", OPERATOR, 409)}, TENANT),
@@ -513,6 +607,51 @@ ROOT_API = {
         {"rename": act("POST", OPERATOR, body={"slug": "matrix-renamed"})},
         TENANT,
     ),
+    # The sample domain is a verified custom domain of globex (``custom_domain``).
+    "/api/v1/tenants/{public_id}/domains/": (
+        {
+            "list": act("GET", OPERATOR),
+            "add": act("POST", OPERATOR, 201, {"domain": "matrix.example.com"}),
+        },
+        DOMAIN,
+    ),
+    "/api/v1/tenants/{public_id}/domains/{domain_id}/": (
+        {"read": act("GET", OPERATOR), "delete": act("DELETE", OPERATOR, 204)},
+        DOMAIN,
+    ),
+    "/api/v1/tenants/{public_id}/domains/{domain_id}/verify/": ({"verify": act("POST", OPERATOR)}, DOMAIN),
+    "/api/v1/tenants/{public_id}/domains/{domain_id}/make-primary/": (
+        {"make primary": act("POST", OPERATOR)},
+        DOMAIN,
+    ),
+}
+
+
+# Pages of the root domain open to everyone (self-service signup, issue 10): every persona, whatever
+# its credentials, gets the same answer. path -> {action: Act}; a POST body is form data.
+ROOT_PUBLIC_PAGES = {
+    "/signup/": {
+        "form": act("GET", PERSONAS),
+        # A refused form (the slug is reserved): 400 with the errors, and nothing created.
+        "refused signup": act(
+            "POST",
+            PERSONAS,
+            400,
+            {
+                "company_name": "Matrix",
+                "slug": "admin",
+                "owner_name": "M",
+                "email": "m@matrix.test",
+                "password": "a-long-matrix-password",
+            },
+        ),
+    },
+    "/signup/check-slug/?slug=matrix": {"check": act("GET", PERSONAS)},
+}
+# Pages of a tenant open to everyone: a hand-off link (tenant_apps/accounts/handoff.py) that is
+# unknown here answers 404 to every persona, signed in or not, of acme or not.
+TENANT_PUBLIC_PAGES = {
+    "/accounts/handoff/" + "M" * 43 + "/": {"hand-off": act("GET", PERSONAS, 404)},
 }
 
 
@@ -523,6 +662,7 @@ ROOT_API = {
 def matrix_settings(settings):
     settings.API_THROTTLE_RATES = {"user": "1000000/min", "anon": "1000000/min"}
     settings.AXES_FAILURE_LIMIT = 1000000
+    settings.SIGNUP_RATE = settings.SIGNUP_CHECK_RATE = "1000000/m"
     return settings
 
 
@@ -586,11 +726,32 @@ def samples(tenant, owner, member):
     }
 
 
+@pytest.fixture
+def custom_domain(other_tenant):
+    """A verified custom domain of globex, the global admin's and the operator API's sample."""
+    domain = domains.add_custom_domain(other_tenant, "store.globex-example.test")
+    Domain.objects.filter(pk=domain.pk).update(verified_at=timezone.now())
+    domain.refresh_from_db()
+    return domain
+
+
+@pytest.fixture
+def sample_export(other_tenant):
+    """A ready export of globex (the operator's sample tenant), its archive removed after the test."""
+    export = exports.request_export(other_tenant, "ops@platform.test", TenantExport.Via.OPERATOR)
+    export = exports.build_export(export.pk)
+    assert export.status == TenantExport.Status.READY, export.error
+    yield export
+    default_storage.delete(export.file)
+
+
 # --- Secrets -------------------------------------------------------------------------------------
 
 SECRET_LINKS = [
     re.compile(r"/accounts/invitations/[A-Za-z0-9_\-]{16,}/"),
     re.compile(r"/accounts/reset/[A-Za-z0-9_\-]+/[0-9a-z]+-[0-9a-f]{20,}/"),
+    # A login hand-off (tenant_apps/accounts/handoff.py) goes to its user's browser in a redirect only.
+    re.compile(r"/accounts/handoff/[A-Za-z0-9_\-]{32,}/"),
 ]
 
 
@@ -711,7 +872,9 @@ def test_the_tenant_admin_follows_the_matrix(tenant, other_tenant, personas, sam
     assert not problems, "\n".join(problems)
 
 
-def test_the_global_admin_follows_the_matrix(tenant, other_tenant, personas, samples):
+def test_the_global_admin_follows_the_matrix(
+    tenant, other_tenant, personas, samples, custom_domain, sample_export
+):
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
     row = {
@@ -732,7 +895,7 @@ def test_the_global_admin_follows_the_matrix(tenant, other_tenant, personas, sam
         settings.BASE_DOMAIN,
         "public",
         personas,
-        {"tenant": other_tenant},
+        {"tenant": other_tenant, "domain": custom_domain, "tenantexport": sample_export},
         secrets,
     )
     assert not problems, "\n".join(problems)
@@ -781,7 +944,8 @@ def check_api(matrix, host: str, personas, rows, secrets, home: set[str]) -> lis
                 if response.status_code != expected:
                     problems.append(f"{where}: {response.status_code}, the matrix says {expected}")
                     continue
-                text = response.content.decode(errors="replace")
+                raw = b"".join(response.streaming_content) if response.streaming else response.content
+                text = raw.decode(errors="replace")
                 problems += [f"{where}: {leak}" for leak in leaked(text, secrets)]
                 if allowed and rule.method == "GET" and fields:
                     payload = response.json()
@@ -803,12 +967,57 @@ def test_the_tenant_api_follows_the_matrix(tenant, other_tenant, personas, sampl
     assert not problems, "\n".join(problems)
 
 
-def test_the_operator_api_follows_the_matrix(tenant, other_tenant, personas):
+def test_the_operator_api_follows_the_matrix(tenant, other_tenant, personas, custom_domain, sample_export):
     secrets = secret_values(["public", tenant.schema_name, other_tenant.schema_name])
-    problems = check_api(
-        ROOT_API, settings.BASE_DOMAIN, personas, {"tenants": other_tenant}, secrets, home=OPERATOR
-    )
+    rows = {"tenants": other_tenant, "domains": custom_domain, "exports": sample_export}
+    problems = check_api(ROOT_API, settings.BASE_DOMAIN, personas, rows, secrets, home=OPERATOR)
     assert not problems, "\n".join(problems)
+
+
+# --- Public pages --------------------------------------------------------------------------------
+
+
+def check_public_pages(pages, host: str, personas, secrets) -> list[str]:
+    problems = []
+    for path, acts in sorted(pages.items()):
+        for action, rule in acts.items():
+            for persona in personas.values():
+                client = persona.client(host)
+
+                def send(client=client, method=rule.method, path=path, body=rule.body):
+                    if method == "POST":
+                        return client.post(path, body or {})
+                    return client.generic(method, path)
+
+                response, _ = walk.isolated(send, lambda *_: None)
+                expected = rule.status if persona.name in rule.allowed else 404
+                where = f"{rule.method} {path} ({action}) as {persona.name}"
+                if response.status_code != expected:
+                    problems.append(f"{where}: {response.status_code}, the matrix says {expected}")
+                    continue
+                text = response.content.decode(errors="replace")
+                problems += [f"{where}: {leak}" for leak in leaked(text, secrets)]
+    return problems
+
+
+def test_the_public_pages_answer_every_persona_alike(tenant, other_tenant, personas):
+    from tenants.models import Tenant
+
+    secrets = secret_values(["public", tenant.schema_name, other_tenant.schema_name])
+    problems = check_public_pages(ROOT_PUBLIC_PAGES, settings.BASE_DOMAIN, personas, secrets)
+    problems += check_public_pages(TENANT_PUBLIC_PAGES, tenant.primary_host, personas, secrets)
+    assert not problems, "\n".join(problems)
+    assert not Tenant.objects.filter(name="Matrix").exists()
+
+
+def test_the_public_pages_list_every_signup_and_hand_off_route():
+    root = {
+        "/" + r.route for r in walk.routes(settings.PUBLIC_SCHEMA_URLCONF) if r.route.startswith("signup/")
+    }
+    listed = {path.split("?")[0] for path in ROOT_PUBLIC_PAGES}
+    assert root == listed
+    tenant = {r.route for r in walk.routes(settings.ROOT_URLCONF) if r.route.startswith("accounts/handoff/")}
+    assert tenant == {"accounts/handoff/<str:token>/"} and len(TENANT_PUBLIC_PAGES) == 1
 
 
 # --- The matrix covers everything ---------------------------------------------------------------
