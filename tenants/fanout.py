@@ -6,9 +6,9 @@ way the platform does it. A task per tenant rather than one loop: a slow or brok
 only itself, and each task runs in its schema through the same ``_schema_name`` header as any
 other task (tenant-schemas-celery, config/celery.py).
 
-Suspended tenants are skipped: their work waits until they are reactivated (their queued emails
-among it, README "Email delivery"). A tenant deleted after the fan-out read the list leaves a task
-behind for a schema that is gone; the task base drops such tasks.
+Suspended and (soft-)deleted tenants are skipped: their work waits until they are reactivated or
+restored (their queued emails among it, README "Email delivery"). A tenant purged after the fan-out
+read the list leaves a task behind for a schema that is gone; the task base drops such tasks.
 
 The function takes the task to run rather than importing it, so the tenancy core stays below the
 apps that use it.
