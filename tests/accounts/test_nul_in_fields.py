@@ -10,6 +10,7 @@ from django.test import RequestFactory
 from rest_framework import serializers
 
 from config.api.tokens import TokenRequestSerializer
+from shared_apps.operator_api.api.plan_views import PlanChangeSerializer
 from shared_apps.operator_api.api.serializers import NewTenantSerializer, SuspendSerializer
 from tenant_apps.accounts.admin import InvitationAdmin, UserCreationForm, UserEditForm
 from tenant_apps.accounts.api.serializers import InviteSerializer, UserUpdateSerializer
@@ -43,6 +44,7 @@ SERIALIZERS = {
     "role": UserUpdateSerializer,
     "new-tenant": NewTenantSerializer,
     "suspend": SuspendSerializer,
+    "plan-change": PlanChangeSerializer,
 }
 
 
