@@ -6,6 +6,7 @@ acme and globex are on the "unlimited" plan (tests/conftest.py); each test here 
 "free" plan with the limits it needs, inside its rolled-back transaction.
 """
 
+import threading
 from html import escape
 from io import StringIO
 
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.db import connection, transaction
 from django_tenants.utils import tenant_context
 
 from tenant_apps.accounts import invitations
@@ -27,6 +29,7 @@ from tenants.models import Tenant
 from tenants.services import provision_tenant
 from tests.clients import api_client_for, issue_token
 from tests.factories import PASSWORD, InvitationFactory, ProjectFactory, TaskFactory
+from tests.worker import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -541,3 +544,51 @@ def test_a_tenants_own_people_cannot_change_its_plan(tenant, owner, api_client):
     assert on_root.status_code == 401 and on_own_host.status_code == 404
     tenant.refresh_from_db()
     assert (tenant.plan, tenant.max_users) == ("free", 3)
+
+
+# --- Concurrency -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_creations_cannot_both_take_the_last_place(tenant, owner):
+    on_free_plan(tenant, max_projects=count(tenant, Project) + 1)
+    first_created, release = threading.Event(), threading.Event()
+    outcome = {}
+
+    def create(name, before=None, after=None):
+        try:
+            with tenant_context(tenant), transaction.atomic():
+                if before:
+                    before.wait(30)
+                projects.create_project(owner, name=name)
+                if after:
+                    after.set()
+                    release.wait(30)  # hold the transaction open, the place taken but not committed
+            outcome[name] = "created"
+        except limits.PlanLimitReached:
+            outcome[name] = "refused"
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=create, args=("First",), kwargs={"after": first_created})
+    second = threading.Thread(target=create, args=("Second",), kwargs={"before": first_created})
+    first.start()
+    second.start()
+    # The second creation waits on the tenant row's lock the first one holds...
+    wait_until(lambda: waiting_on_a_lock() > 0)
+    release.set()
+    first.join(30)
+    second.join(30)
+
+    # ...and counts after the first committed.
+    assert outcome == {"First": "created", "Second": "refused"}
+    assert count(tenant, Project, name__in=["First", "Second"]) == 1
+
+
+def waiting_on_a_lock() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
