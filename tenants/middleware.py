@@ -18,6 +18,7 @@ Each of the three answers is a page, except under ``/api/``: there it is the API
 suspended answer is one fixed sentence on both: the reason an operator wrote is theirs.
 """
 
+import logging
 from importlib import import_module
 
 from django.conf import settings
@@ -43,6 +44,8 @@ from tenants import host_redirects
 from tenants.models import Tenant
 from tenants.request_guards import is_api_path
 from tenants.routing import hostname_of, tenant_for_host
+
+logger = logging.getLogger(__name__)
 
 
 class BadHost(Exception):
@@ -154,6 +157,11 @@ def _login_handoff(request, tenant: Tenant) -> str | None:
             if not user.is_authenticated:
                 return None
             return import_string(settings.TENANT_LOGIN_HANDOFF_HOOK)(user, request.get_full_path())
+        except Exception:
+            # The hand-off lives in the cache: when it is down, the plain redirect still gets the
+            # browser to the new host, where it signs in again.
+            logger.warning("no login hand-off for %s's renamed host", tenant.slug, exc_info=True)
+            return None
         finally:
             # The old host serves nothing: no session of it may be saved or read further.
             del request.session
