@@ -4,6 +4,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tenants import domains
@@ -135,3 +137,19 @@ def test_only_operators_reach_the_domain_routes(tenant, owner, root_api):
         assert client.post(url(tenant, domain.public_id, "verify")).status_code == status
         assert client.delete(url(tenant, domain.public_id)).status_code == status
     assert Domain.objects.filter(tenant=tenant).count() == 2
+
+
+@pytest.mark.django_db
+def test_the_tenant_list_links_each_tenant_on_its_primary_domain_in_one_query(
+    tenant, other_tenant, operator_api
+):
+    shop = domains.add_custom_domain(tenant, SHOP)
+    Domain.objects.filter(pk=shop.pk).update(verified_at=timezone.now())
+    domains.set_primary_domain(Domain.objects.get(pk=shop.pk))
+    operator_api.get("/api/v1/tenants/")  # warm what a first request loads
+    with CaptureQueriesContext(connection) as queries:
+        response = operator_api.get("/api/v1/tenants/")
+    urls = {t["slug"]: urlsplit(t["url"]).hostname for t in response.json()["results"]}
+    assert urls == {"acme": SHOP, "globex": other_tenant.primary_host}
+    domain_queries = [q for q in queries.captured_queries if "tenants_domain" in q["sql"]]
+    assert len(domain_queries) == 1

@@ -56,7 +56,8 @@ class TenantListView(generics.GenericAPIView):
     serializer_class = TenantSerializer
 
     def get_queryset(self):
-        return Tenant.objects.order_by("slug")
+        # Each tenant's ``url`` follows its primary domain (Tenant.canonical_host): one query for all.
+        return Tenant.objects.order_by("slug").prefetch_related("domains")
 
     @extend_schema(responses=TenantSerializer(many=True), summary="List tenants")
     def get(self, request):
