@@ -168,7 +168,7 @@ def _address_to_connect(hostname: str) -> tuple[str, int]:
     private or loopback address must not make the platform probe its own network."""
     if settings.DOMAIN_VERIFICATION_CONNECT_TO:
         host, _, port = settings.DOMAIN_VERIFICATION_CONNECT_TO.rpartition(":")
-        return host, int(port)
+        return host.strip("[]"), int(port)  # "[::1]:8000" too
     try:
         infos = socket.getaddrinfo(hostname, 80, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
