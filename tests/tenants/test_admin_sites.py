@@ -156,15 +156,16 @@ def test_the_global_admin_suspends_and_reactivates(operator_client, tenant, tena
     assert tenant_client.get("/admin/login/").status_code == 200
 
 
-def test_the_global_admin_deletes_a_tenant_and_drops_its_schema(operator_client):
+def test_the_global_admin_deletes_a_tenant_softly_and_keeps_its_schema(operator_client):
+    # The hard drop is the "Purge" action (tests/tenants/test_lifecycle_delete.py).
     from tenants.services import provision_tenant
 
     tenant = provision_tenant("short-lived", "Short", "o@short.test").tenant
     response = operator_client.post(f"/admin/tenants/tenant/{tenant.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     connection.set_schema_to_public()
-    assert not Tenant.objects.filter(slug="short-lived").exists()
-    assert not schema_exists("short_lived")
+    assert Tenant.objects.get(slug="short-lived").status == Tenant.Status.DELETED
+    assert schema_exists("short_lived")
 
 
 def test_the_global_admin_add_form_refuses_an_owner_email_longer_than_the_user_column(operator_client):
