@@ -63,7 +63,7 @@ def main():
     from config.celery import app
     from tenants import pool
     from tenants.models import SchemaImage, Tenant
-    from tenants.services import delete_tenant, provision_tenant
+    from tenants.services import delete_tenant, provision_tenant, purge_tenant
 
     queue = f"bench-provisioning-{uuid.uuid4().hex[:8]}"
     app.conf.task_default_queue = queue
@@ -71,7 +71,7 @@ def main():
 
     def clean():
         for tenant in Tenant.objects.filter(slug__startswith=PREFIX):
-            delete_tenant(tenant)
+            purge_tenant(delete_tenant(tenant))  # deleting is soft; the bench drops them now
         pool.drop_spares()
 
     def provision_all(path):
