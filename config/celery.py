@@ -16,6 +16,8 @@ from django.db import connections
 from tenant_schemas_celery.app import CeleryApp, get_schema_name_from_task
 from tenant_schemas_celery.task import TenantTask
 
+from config.worker_heartbeat import WorkerHeartbeat
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 logger = logging.getLogger(__name__)
@@ -50,3 +52,5 @@ class PlatformTask(TenantTask):
 app = CeleryApp("config", task_cls=PlatformTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Every worker tells /-/ready/ it is consuming (config/worker_heartbeat.py).
+app.steps["consumer"].add(WorkerHeartbeat)

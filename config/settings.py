@@ -299,7 +299,7 @@ if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     # Health checks come from inside the network over plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^-/health/$"]
+    SECURE_REDIRECT_EXEMPT = [r"^-/health/$", r"^-/ready/$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
@@ -608,3 +608,46 @@ CELERY_BEAT_SCHEDULE["tenants-verify-pending-domains"] = {
     "task": "tenants.verify_pending_domains",
     "schedule": float(env_int("DOMAIN_VERIFICATION_INTERVAL_SECONDS", 300)),
 }
+
+# --- Health and readiness (issue 12) -------------------------------------------------------------
+# /-/ready/ (tenants/readiness.py; README, "Health and readiness"). Every Redis round trip of the
+# probe gives up after this many milliseconds, so a probe answers even when Redis hangs.
+READY_REDIS_TIMEOUT_MS = env_int("READY_REDIS_TIMEOUT_MS", 500)
+# Each worker's consumer writes WORKER_HEARTBEAT_KEY (in the broker's Redis) this often; the probe
+# fails when none did within READY_WORKER_MAX_AGE_SECONDS (the key's expiry).
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 10)
+READY_WORKER_MAX_AGE_SECONDS = env_int("READY_WORKER_MAX_AGE_SECONDS", 60)
+WORKER_HEARTBEAT_KEY = env_str("WORKER_HEARTBEAT_KEY", "platform:worker-heartbeat")
+if READY_WORKER_MAX_AGE_SECONDS <= WORKER_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured("READY_WORKER_MAX_AGE_SECONDS must be longer than WORKER_HEARTBEAT_SECONDS.")
+# How long a process reuses its reading of the public schema's applied migrations.
+READY_MIGRATIONS_CACHE_SECONDS = env_int("READY_MIGRATIONS_CACHE_SECONDS", 5)
+
+# --- Metrics and errors (issue 12) ---------------------------------------------------------------
+# Prometheus metrics (tenants/metrics.py; README, "Metrics and errors"). First middleware: it times
+# every request, the refused ones too, and counts tenant hosts' requests for the top-tenants page.
+MIDDLEWARE.insert(0, "tenants.metrics.RequestMetricsMiddleware")
+# /-/metrics on the root domain asks for "Authorization: Bearer <METRICS_TOKEN>". Unset, it is
+# closed in production and open only to loopback addresses elsewhere.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# A Celery worker serves its metrics (every pool process's, through PROMETHEUS_MULTIPROC_DIR) on
+# this port of its own, from its main process; 0: no exporter.
+METRICS_WORKER_PORT = env_int("METRICS_WORKER_PORT", 0)
+METRICS_WORKER_ADDRESS = env_str("METRICS_WORKER_ADDRESS", "0.0.0.0" if PRODUCTION else "127.0.0.1")
+# Each web process adds its per-tenant request counts to Redis at most this often (tenants/activity.py).
+TENANT_ACTIVITY_FLUSH_SECONDS = env_int("TENANT_ACTIVITY_FLUSH_SECONDS", 5)
+# Panels of the global admin's "Platform activity" page that apps answer: (heading,
+# ``f(limit) -> [(schema, count)]``, busiest first, one query for every tenant at once).
+TENANT_TOP_PANELS = [("Emails, last 24 h", "tenant_apps.outbox.reports.top_senders")]
+# Sentry, when SENTRY_DSN is set (config/sentry.py): events tagged with the tenant's schema and the
+# request id, without personal data or secrets.
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", ENVIRONMENT)
+try:
+    SENTRY_TRACES_SAMPLE_RATE = float(env_str("SENTRY_TRACES_SAMPLE_RATE", "0"))
+except ValueError:
+    raise ImproperlyConfigured("SENTRY_TRACES_SAMPLE_RATE must be a number between 0 and 1.") from None
+if SENTRY_DSN:
+    from config.sentry import init_sentry  # noqa: E402
+
+    init_sentry(SENTRY_DSN, environment=SENTRY_ENVIRONMENT, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)

@@ -7,15 +7,22 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.api.errors import not_found
 from tenant_apps.outbox.tracking import tracking_webhook
-from tenants import views
+from tenants import activity_admin, metrics, views
 
 admin.site.site_header = "Platform operator"
 admin.site.site_title = "Platform operator"
 admin.site.index_title = "Tenants and operators"
+# The index links the operator's own pages (Platform activity) above the models.
+admin.site.index_template = "admin/platform_index.html"
 
 urlpatterns = [
     path("", views.platform_home, name="home"),
     path("-/health/", views.health, name="health"),
+    path("-/ready/", views.ready, name="ready"),
+    # Prometheus (tenants/metrics.py): the root domain only, with the scrape token.
+    path("-/metrics", metrics.metrics_view, name="metrics"),
+    # Before the admin's own patterns, whose catch-all would answer it with a 404.
+    path("admin/activity/", admin.site.admin_view(activity_admin.platform_activity), name="platform_activity"),
     path("admin/", admin.site.urls),
     # The ESP's delivery events (anymail, basic auth with ANYMAIL_WEBHOOK_SECRET), for every tenant.
     path("webhooks/email/tracking/", tracking_webhook, name="email_tracking_webhook"),

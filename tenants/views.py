@@ -6,6 +6,9 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from tenants import readiness
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +38,15 @@ def health(request):
     return JsonResponse(
         {"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503
     )
+
+
+@never_cache
+def ready(request):
+    """Readiness for load balancers and compose (tenants/readiness.py): 200 when every check passes,
+    503 naming the failed ones. The root domain only: it says whether this process may take
+    traffic, which is the same for every tenant, and a customer's domain need not show it."""
+    report = readiness.readiness()
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
 
 
 class _TenantBranded:
