@@ -648,6 +648,6 @@ try:
 except ValueError:
     raise ImproperlyConfigured("SENTRY_TRACES_SAMPLE_RATE must be a number between 0 and 1.") from None
 if SENTRY_DSN:
-    from config.sentry import init_sentry  # noqa: E402
+    from config.sentry import init_sentry
 
     init_sentry(SENTRY_DSN, environment=SENTRY_ENVIRONMENT, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)

@@ -22,7 +22,11 @@ urlpatterns = [
     # Prometheus (tenants/metrics.py): the root domain only, with the scrape token.
     path("-/metrics", metrics.metrics_view, name="metrics"),
     # Before the admin's own patterns, whose catch-all would answer it with a 404.
-    path("admin/activity/", admin.site.admin_view(activity_admin.platform_activity), name="platform_activity"),
+    path(
+        "admin/activity/",
+        admin.site.admin_view(activity_admin.platform_activity),
+        name="platform_activity",
+    ),
     path("admin/", admin.site.urls),
     # The ESP's delivery events (anymail, basic auth with ANYMAIL_WEBHOOK_SECRET), for every tenant.
     path("webhooks/email/tracking/", tracking_webhook, name="email_tracking_webhook"),

@@ -8,3 +8,6 @@ class TenantsConfig(AppConfig):
     def ready(self):
         # Connects the receiver that deletes an export's archive with its row (tenants.exports).
         from tenants import exports  # noqa: F401
+
+        # Connects the Celery signal receivers that time tasks, in the worker (tenants.metrics).
+        from tenants import metrics  # noqa: F401

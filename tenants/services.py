@@ -17,7 +17,7 @@ from django.utils.module_loading import import_string
 from django_tenants.utils import get_public_schema_name, tenant_context
 from psycopg.errors import DuplicateSchema
 
-from tenants import limits, pool
+from tenants import limits, metrics, pool
 from tenants.lifecycle import (  # noqa: F401  (re-exported: services is the lifecycle's one entry point)
     LifecycleRefused,
     delete_expired_redirects,
@@ -80,6 +80,7 @@ def check_new_tenant(slug: str, name: str, owner_email: str) -> None:
         raise ValidationError(errors)
 
 
+@metrics.provisioning_timed
 def provision_tenant(
     slug: str,
     name: str,

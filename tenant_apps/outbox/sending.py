@@ -42,6 +42,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
+from tenant_apps.outbox import metrics
 from tenant_apps.outbox.models import OutboxMessage
 from tenant_apps.outbox.sensitive import MissingSecret, scrub
 from tenant_apps.outbox.services import enqueue_send
@@ -212,7 +213,8 @@ def deliver_message(message_id: int) -> str:
     try:
         email = build_email(message)
         email.connection = provider_connection()
-        email.send()
+        with metrics.provider_call():
+            email.send()
     except Exception as exc:  # every failure is classified and recorded
         drop_provider_connection()  # start the next email on a fresh connection
         return record_failure(message, exc, describe_error(exc, email))
@@ -230,6 +232,7 @@ def mark_sent(message: OutboxMessage, provider_id: str) -> None:
         last_error="",
         secret_values={},
     )
+    metrics.count(message.template, "sent")
 
 
 def describe_error(exc: BaseException, email) -> str:
@@ -261,9 +264,11 @@ def record_failure(message: OutboxMessage, exc: BaseException, error: str) -> st
             delay,
         )
         enqueue_send(message.id, connection.schema_name, countdown=delay)
+        metrics.count(message.template, "retry")
         return "retry"
     OutboxMessage.objects.filter(id=message.id, status=Status.SENDING).update(
         status=Status.FAILED, last_error=error, updated_at=now, secret_values={}
     )
     logger.warning("outbox message %s failed after %d attempt(s): %s", message.id, message.attempts, error)
+    metrics.count(message.template, "failed")
     return "failed"
