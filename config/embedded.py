@@ -275,7 +275,12 @@ def ensure_services(purpose: str = "dev") -> dict[str, str]:
     """Start (or join) whichever of PostgreSQL and Redis has no URL in the environment, export the
     URL, and return the variables it set. The servers stop when the last process holding them
     exits. Raises RuntimeError with the fix when the dev group is missing."""
-    wanted = [name for name in ("DATABASE_URL", "REDIS_URL") if not os.environ.get(name)]
+    # A URL read from a file (config/env.py's NAME_FILE) is a URL given too.
+    wanted = [
+        name
+        for name in ("DATABASE_URL", "REDIS_URL")
+        if not (os.environ.get(name) or os.environ.get(f"{name}_FILE"))
+    ]
     if not wanted:
         return {}
     folder = data_dir(purpose)

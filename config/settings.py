@@ -152,6 +152,9 @@ DATABASE_URL = env_str(
 )
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+# The password apart from the URL, e.g. DATABASE_PASSWORD_FILE=/run/secrets/db_password (config/env.py).
+if _database_password := env_str("DATABASE_PASSWORD"):
+    DATABASES["default"]["PASSWORD"] = _database_password
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 # Issue `SET search_path` only when the schema changes, not before every cursor (which doubles the
