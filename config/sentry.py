@@ -6,13 +6,14 @@ sentry-sdk's Django and Celery integrations capture the errors; this module adds
   ``request_id``: the one the structured logs carry (structlog's context, when the logging
   middleware bound one), else the request's ``X-Request-ID`` header.
 - **Nothing secret** (STYLE.md: secrets are shown to their recipient only): no personal data
-  (``send_default_pii=False``: no cookies, no user, no client address; Authorization and Cookie
-  headers are dropped), and ``before_send`` replaces with ``[Filtered]`` every value whose key looks
-  secret (password, token, secret, link, key, auth, cookie, session, csrf, signature, credential) in
-  the request's data, headers and query string, in every frame's local variables, in extras,
-  contexts and breadcrumbs, and any one-time link (a password reset, an invitation, a login
-  hand-off) in any text of the event, URL and messages included. sentry-sdk's own EventScrubber runs
-  too, recursively, with our words added to its list.
+  (sentry-sdk's default with ``send_default_pii`` unset: no cookies, no user, no client address;
+  Authorization and Cookie headers are dropped). ``before_send`` replaces with ``[Filtered]``
+  every value whose key looks secret (password, token, secret, link, key, auth, cookie, session,
+  csrf, signature, credential) in the request's data, headers and query string, in every frame's
+  local variables, in extras, contexts and breadcrumbs; and, in any text of the event (URLs,
+  messages, the reprs of local variables), one-time links (a password reset, an invitation, a
+  login hand-off) and the values of secret-looking query parameters. sentry-sdk's own
+  EventScrubber runs too, recursively, with our words added to its list.
 """
 
 import re
@@ -31,6 +32,11 @@ SECRET_KEY = re.compile(
 )
 # One-time links: the path segments after these hold a secret (tenant_apps/accounts urls).
 SECRET_LINK = re.compile(r"(/accounts/(?:reset|invitations|handoff)/)[^\s\"'<>?#]+")
+# A query parameter with a secret-looking name, in any text (a request's repr in a frame's locals
+# is "<WSGIRequest: GET '/path/?token=...'>").
+SECRET_PARAM = re.compile(
+    rf"([?&][^=&\s'\"]*(?:{SECRET_KEY.pattern})[^=&\s'\"]*=)[^&\s'\"#<>]+", re.IGNORECASE
+)
 REQUEST_ID_HEADER = "X-Request-Id"
 
 
@@ -39,7 +45,8 @@ def init_sentry(dsn: str, *, environment: str, traces_sample_rate: float = 0.0, 
         dsn=dsn,
         environment=environment,
         integrations=[DjangoIntegration(transaction_style="url"), CeleryIntegration()],
-        send_default_pii=False,
+        # Unset, sentry-sdk sends no personal data: no user, no cookies, no client address, and
+        # sensitive headers filtered (passing send_default_pii=False is deprecated since 2.7x).
         traces_sample_rate=traces_sample_rate,
         event_scrubber=EventScrubber(
             denylist=[*DEFAULT_DENYLIST, "link", "reset_link", "set_password_link", "dsn"], recursive=True
@@ -125,9 +132,11 @@ def _scrub_keys(value):
 
 
 def _scrub_any(value):
-    """``value`` with every one-time link in its strings cut after its fixed part, at any depth."""
+    """``value`` with every one-time link in its strings cut after its fixed part, and every
+    secret-looking query parameter's value filtered, at any depth."""
     if isinstance(value, str):
-        return SECRET_LINK.sub(lambda m: m.group(1) + FILTERED, value)
+        value = SECRET_LINK.sub(lambda m: m.group(1) + FILTERED, value)
+        return SECRET_PARAM.sub(lambda m: m.group(1) + FILTERED, value)
     if isinstance(value, dict):
         return {key: _scrub_any(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):

@@ -1,0 +1,126 @@
+"""The busiest tenants: requests counted per tenant in Redis (tenants/activity.py), emails from
+each tenant's outbox, and the global admin's "Platform activity" page that shows both."""
+
+import time
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import tenant_context
+
+from tenant_apps.outbox.reports import top_senders
+from tenant_apps.outbox.services import queue_email
+from tenants import activity
+from tenants.models import Tenant
+from tests.isolation import delete_suite_cache_keys
+from tests.tenants.test_admin_sites import sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def counting(settings):
+    """Every request is flushed to Redis at once, from an empty slate (no other test's counts)."""
+    settings.TENANT_ACTIVITY_FLUSH_SECONDS = 0
+    activity.flush()
+    delete_suite_cache_keys()
+    yield
+    activity.flush()
+
+
+@pytest.fixture
+def operator_client(operator, root_client):
+    assert sign_in(root_client, operator.email)
+    return root_client
+
+
+def test_requests_are_counted_per_tenant_and_one_tenants_never_count_for_another(
+    counting, tenant_client, other_tenant_client, root_client
+):
+    for _ in range(3):
+        tenant_client.get("/-/health/")
+    other_tenant_client.get("/projects/")
+    root_client.get("/-/health/")  # the root domain is no tenant
+
+    assert activity.top_tenants_by_requests("hour") == [("acme", 3), ("globex", 1)]
+    assert activity.top_tenants_by_requests("day") == [("acme", 3), ("globex", 1)]
+    assert activity.top_tenants_by_requests("hour", limit=1) == [("acme", 3)]
+
+
+def test_counts_leave_the_hour_window_but_stay_in_the_day(settings):
+    settings.TENANT_ACTIVITY_FLUSH_SECONDS = 3600  # held in the process until flushed below
+    activity.flush()
+    delete_suite_cache_keys()
+    activity.count_request("acme")
+    activity.count_request("acme")
+    activity.flush(now=time.time() - 2 * 3600)  # two hours ago
+    activity.count_request("globex")
+    activity.flush()
+
+    assert activity.top_tenants_by_requests("hour") == [("globex", 1)]
+    assert activity.top_tenants_by_requests("day") == [("acme", 2), ("globex", 1)]
+
+
+def test_a_redis_failure_drops_the_counts_and_never_fails_the_request(counting, settings, tenant_client):
+    settings.CACHE_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+
+    assert tenant_client.get("/-/health/").status_code in (200, 503)  # the health check reads the cache
+
+    settings.CACHE_URL = settings.CACHES["default"]["LOCATION"]
+    assert activity.top_tenants_by_requests("hour") == []
+
+
+def test_the_top_senders_are_counted_in_each_tenants_outbox(tenant, other_tenant, email_settings):
+    before = dict(top_senders())
+    with tenant_context(tenant):
+        for _ in range(2):
+            queue_email(["ann@example.com"], "outboxtest/hello", {"name": "Ann"})
+    with tenant_context(other_tenant):
+        queue_email(["bob@example.com"], "outboxtest/hello", {"name": "Bob"})
+
+    after = dict(top_senders())
+
+    assert after.get("acme", 0) - before.get("acme", 0) == 2
+    assert after.get("globex", 0) - before.get("globex", 0) == 1
+
+
+def test_the_activity_page_shows_the_busiest_tenants_by_requests_and_emails(
+    counting, operator_client, tenant_client, other_tenant_client
+):
+    for _ in range(4):
+        tenant_client.get("/-/health/")
+    other_tenant_client.get("/-/health/")
+
+    page = operator_client.get("/admin/activity/")
+
+    assert page.status_code == 200
+    body = page.content.decode()
+    for heading in ("Requests, last hour", "Requests, last 24 h", "Emails, last 24 h"):
+        assert f'data-panel="{heading}"' in body
+    hour = body.split('data-panel="Requests, last hour"')[1].split("</table>")[0]
+    assert hour.index(">acme</a>") < hour.index(">globex</a>")
+    assert '<td class="count">4</td>' in hour and '<td class="count">1</td>' in hour
+
+
+def test_the_admin_index_links_the_activity_page(operator_client):
+    assert 'href="/admin/activity/"' in operator_client.get("/admin/").content.decode()
+
+
+def test_the_activity_page_costs_the_same_queries_for_3_and_30_tenants(counting, operator_client):
+    def queries_with(count):
+        for n in range(Tenant.objects.count(), count):
+            tenant = Tenant(schema_name=f"busy{n}", slug=f"busy{n}", name=f"Busy {n}")
+            tenant.auto_create_schema = False  # rows only: the panels must not care
+            tenant.save(verbosity=0)
+            activity.count_request(tenant.schema_name)
+        with CaptureQueriesContext(connection) as queries:
+            assert operator_client.get("/admin/activity/").status_code == 200
+        return len(queries)
+
+    assert queries_with(3) == queries_with(30)
+
+
+def test_only_an_operator_sees_the_activity_page(web, owner, root_client, tenant_client):
+    assert root_client.get("/admin/activity/")["Location"].startswith("/admin/login/")
+    # A tenant's owner has no account on the root domain; on their own host the page does not exist.
+    assert web(owner).get("/admin/activity/").status_code == 404
