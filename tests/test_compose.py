@@ -39,7 +39,7 @@ PYPROJECT = ROOT / "pyproject.toml"
 LOCKFILE = ROOT / "uv.lock"
 PYTHON_PIN = ROOT / ".python-version"
 ENTRYPOINT = ROOT / "platform" / "entrypoint.sh"
-APP_SERVICES = ("web", "worker", "beat")
+APP_SERVICES = ("migrate", "web", "worker", "beat")
 
 
 def load_compose() -> dict:
@@ -189,14 +189,46 @@ def test_app_services_reach_their_backing_services_by_compose_service_name():
     assert environment["EMAIL_HOST"] in compose["services"]
 
 
-def test_web_healthcheck_asks_the_root_domain_for_its_health_page():
+def test_web_healthcheck_asks_the_root_domain_for_its_readiness_page():
     web = load_compose()["services"]["web"]
     check = " ".join(web["healthcheck"]["test"])
     url = re.search(r"https?://[^'\" ]+", check).group()
     host = re.search(r"['\"]Host['\"]\s*:\s*['\"]([^'\"]+)['\"]", check).group(1)
-    assert host == web["environment"]["BASE_DOMAIN"], "the health page is served on the root domain"
+    assert host == web["environment"]["BASE_DOMAIN"], "the readiness page is served on the root domain"
     assert urlsplit(url).port == 8000
-    assert resolve(urlsplit(url).path, urlconf=settings.PUBLIC_SCHEMA_URLCONF).url_name == "health"
+    assert resolve(urlsplit(url).path, urlconf=settings.PUBLIC_SCHEMA_URLCONF).url_name == "ready"
+
+
+def test_migrations_run_once_in_their_own_service_before_every_process_that_uses_the_schemas():
+    services = load_compose()["services"]
+    migrate = services["migrate"]
+    assert as_words(migrate["command"]) == ["migrate"]
+    assert migrate["restart"] == "no", "a one-shot service restarted after success would migrate forever"
+    completed = {"condition": "service_completed_successfully"}
+    for name in ("web", "worker", "beat"):
+        assert services[name]["depends_on"]["migrate"] == completed, name
+    # Replicas of web must not race on migrations at start.
+    assert services["web"]["environment"].get("MIGRATE_ON_START", "0") == "0"
+
+
+def test_no_service_waits_for_webs_readiness_which_waits_for_a_worker():
+    # /-/ready/ fails until a worker wrote its heartbeat: a worker (or anything a worker waits for)
+    # waiting on web's healthcheck would never start, and web would never be ready.
+    services = load_compose()["services"]
+
+    def waits_for(name, seen=()):
+        direct = set(services[name].get("depends_on", {}))
+        return direct.union(*(waits_for(dependency, (*seen, name)) for dependency in direct - set(seen)))
+
+    for name, service in services.items():
+        if service.get("command") and as_words(service["command"])[0] == "worker":
+            assert "web" not in waits_for(name), f"{name} waits for web, whose readiness waits for it"
+
+
+def test_every_long_running_app_service_has_a_healthcheck():
+    services = load_compose()["services"]
+    for name in ("web", "worker"):
+        assert "healthcheck" in services[name], name
 
 
 # --- what the containers run ------------------------------------------------------------------------
