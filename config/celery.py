@@ -16,6 +16,7 @@ from django.db import connections
 from tenant_schemas_celery.app import CeleryApp, get_schema_name_from_task
 from tenant_schemas_celery.task import TenantTask
 
+from config import logs, quiet_tasks
 from config.worker_heartbeat import WorkerHeartbeat
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -49,8 +50,14 @@ class PlatformTask(TenantTask):
             db.set_tenant(tenant, include_public=True)
 
 
+# The request id and the task's context on every line of the worker (config/logs.py); after
+# tenant-schemas-celery's receivers, so a task's context is bound once its schema is set.
+logs.connect_celery()
+
 app = CeleryApp("config", task_cls=PlatformTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Every worker tells /-/ready/ it is consuming (config/worker_heartbeat.py).
 app.steps["consumer"].add(WorkerHeartbeat)
+# Periodic jobs' routine "sent/received/succeeded" lines at DEBUG (config/quiet_tasks.py).
+quiet_tasks.install()

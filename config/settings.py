@@ -228,6 +228,26 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 90)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {}
 
+# --- Queues and the email pipeline (issue 12) ------------------------------------------------------
+# Four queues (config/task_routes.py): email (transactional), email_bulk, bulk (exports, pool,
+# purges, domains, digests' fan-out), default. Work left on the old single queue "celery" after an
+# upgrade is drained by a worker started with `-Q celery` once.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = ("config.task_routes.route_task",)
+# tenant-schemas-celery keeps each schema's Tenant row this long in the worker, saving a query per
+# task. Only the schema switch uses it: every rule on the tenant's status reads it fresh (the
+# outbox's claim, tenants.fanout), so a suspended or deleted tenant's tasks hold as before.
+CELERY_TASK_TENANT_CACHE_SECONDS = env_int("CELERY_TASK_TENANT_CACHE_SECONDS", 30)
+# Celery's Django fixup closes the database connection before and after every task unless this is
+# set: two new connections per task, a third of a short task's time. Reused for this many tasks
+# (CONN_HEALTH_CHECKS replaces a broken one); DB_CONN_MAX_AGE=0 keeps the close-per-task.
+CELERY_DB_REUSE_MAX = 1000 if env_int("DB_CONN_MAX_AGE", 60) else None
+# Bulk mail (fnmatch patterns of outbox templates) is paced per tenant: at most this many rows per
+# second per tenant after a first burst (tenant_apps/outbox/pacing.py; 0 turns pacing off).
+OUTBOX_BULK_TEMPLATES = env_list("OUTBOX_BULK_TEMPLATES", ["projects/*"])
+OUTBOX_BULK_RATE_PER_TENANT = float(env_int("OUTBOX_BULK_RATE_PER_TENANT", 20))
+OUTBOX_BULK_BURST_PER_TENANT = env_int("OUTBOX_BULK_BURST_PER_TENANT", 50)
+
 # --- Tenant pool (tenants/pool.py) ---------------------------------------------------------------
 # Ready, migrated spare schemas kept for new tenants, so provisioning runs no migration. The beat
 # job tops the pool up to this size (0 turns the pool off: the template copy, else migrations, serve).
@@ -284,18 +304,25 @@ STORAGES = {
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"no-reply@{BASE_DOMAIN}")
 
-# --- Logging -----------------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
+# --- Logs (issue 12) ----------------------------------------------------------------------------
+# Structured lines (config/logs.py; README, "Logs"): each carries the schema, request id, user id
+# and task id where known. LOG_FORMAT: "console" (readable) or "json" (one object per line).
+# LOG_LEVEL: the root level of web, worker and beat; unset, INFO for web and a worker's or beat's
+# --loglevel for them.
+from config.logs import configure_structlog, logging_config  # noqa: E402
+
+LOG_FORMAT = env_str("LOG_FORMAT", "json" if PRODUCTION else "console")
+LOG_LEVEL = env_str("LOG_LEVEL", "")
+LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL or "INFO")
+LOGGING["loggers"].update(
+    {
         "django.db.backends": {"level": "WARNING"},
         "pgserver": {"level": "WARNING"},  # the embedded server's command lines, every start and stop
-    },
-}
+    }
+)
+configure_structlog()
+# First: every line of the request, the other middlewares' included, carries its request id.
+MIDDLEWARE.insert(0, "config.logs.RequestContextMiddleware")
 
 # --- Production hardening (manage.py check --deploy passes with no warnings) --------------------
 if PRODUCTION:
@@ -654,3 +681,63 @@ if SENTRY_DSN:
     from config.sentry import init_sentry
 
     init_sentry(SENTRY_DSN, environment=SENTRY_ENVIRONMENT, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)
+
+# --- Debug toolbar and a quiet dev console (issue 12) --------------------------------------------
+# One line per 404 or error: Django's own "django" logger prints to the console when DEBUG and also
+# passes the record on to the root handler, which prints it again. Named here, it keeps no handler
+# of its own and its records reach the root handler once. Naming it resets its children too, so
+# runserver's access log (django.server) gets Django's own handler back.
+from django.utils.log import DEFAULT_LOGGING  # noqa: E402
+
+LOGGING["loggers"]["django"] = {"level": "INFO"}
+LOGGING["formatters"]["django.server"] = DEFAULT_LOGGING["formatters"]["django.server"]
+LOGGING["handlers"]["django.server"] = DEFAULT_LOGGING["handlers"]["django.server"]
+LOGGING["loggers"]["django.server"] = DEFAULT_LOGGING["loggers"]["django.server"]
+# A worker's stdout (the console email backend prints each sent email) is logged at INFO, not at
+# Celery's default WARNING: a sent email is no warning.
+CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
+# Beat's jobs and the per-tenant tasks they fan out to: Celery's routine lines about them are DEBUG
+# (config/quiet_tasks.py); they log at INFO themselves when they did something.
+PERIODIC_FANOUT_TASKS = ["outbox.recover_stalled", "projects.send_tenant_due_digest"]
+# django-debug-toolbar on every host (root and tenants) with a "Tenant" panel (config/debug_panels.py),
+# only in the web process of `manage.py dev`, which sets DEV_TOOLBAR=1 for it. Never in production,
+# never in tests (tests/settings.py clears the variable), and never when the package is missing: the
+# production image installs without the dev dependency group.
+DEV_TOOLBAR = env_bool("DEV_TOOLBAR", False) and DEBUG and not PRODUCTION
+if DEV_TOOLBAR:
+    from importlib.util import find_spec
+
+    DEV_TOOLBAR = find_spec("debug_toolbar") is not None
+if DEV_TOOLBAR:
+    INSTALLED_APPS.append("debug_toolbar")
+    # After the tenant middleware: the toolbar sees the request in its tenant's schema and URLconf.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("tenants.middleware.TenantHostMiddleware") + 1,
+        "debug_toolbar.middleware.DebugToolbarMiddleware",
+    )
+    DEBUG_TOOLBAR_CONFIG = {
+        # Loopback clients on any host: INTERNAL_IPS alone would do for 127.0.0.1, not for ::1.
+        "SHOW_TOOLBAR_CALLBACK": "config.debug_panels.show_toolbar",
+        # `manage.py dev` is no test run, even when a test starts it (pytest's PYTEST_VERSION).
+        "IS_RUNNING_TESTS": False,
+    }
+    # The toolbar's own panels (its defaults in 8.0), after the request's tenant.
+    DEBUG_TOOLBAR_PANELS = [
+        "config.debug_panels.TenantPanel",
+        "debug_toolbar.panels.history.HistoryPanel",
+        "debug_toolbar.panels.versions.VersionsPanel",
+        "debug_toolbar.panels.timer.TimerPanel",
+        "debug_toolbar.panels.settings.SettingsPanel",
+        "debug_toolbar.panels.headers.HeadersPanel",
+        "debug_toolbar.panels.request.RequestPanel",
+        "debug_toolbar.panels.sql.SQLPanel",
+        "debug_toolbar.panels.staticfiles.StaticFilesPanel",
+        "debug_toolbar.panels.templates.TemplatesPanel",
+        "debug_toolbar.panels.alerts.AlertsPanel",
+        "debug_toolbar.panels.cache.CachePanel",
+        "debug_toolbar.panels.signals.SignalsPanel",
+        "debug_toolbar.panels.tasks.TasksPanel",
+        "debug_toolbar.panels.community.CommunityPanel",
+        "debug_toolbar.panels.redirects.RedirectsPanel",
+        "debug_toolbar.panels.profiling.ProfilingPanel",
+    ]

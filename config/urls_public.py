@@ -49,5 +49,11 @@ if settings.SIGNUP_ENABLED:
     # Self-service signup (shared_apps/signup); its views also answer 404 while the setting is off.
     urlpatterns.append(path("signup/", include("shared_apps.signup.urls")))
 
+if settings.DEV_TOOLBAR:
+    # The debug toolbar of `manage.py dev` (config/debug_panels.py), on this host too.
+    from debug_toolbar.toolbar import debug_toolbar_urls
+
+    urlpatterns += debug_toolbar_urls()
+
 # An unknown URL under /api/ answers in the API's error format; any other, Django's 404 page.
 handler404 = not_found

@@ -1,5 +1,6 @@
 """URLs of every tenant domain (<slug>.BASE_DOMAIN), served in that tenant's schema."""
 
+from django.conf import settings
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -32,6 +33,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls_tenant"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
+
+if settings.DEV_TOOLBAR:
+    # The debug toolbar of `manage.py dev` (config/debug_panels.py), on this host too.
+    from debug_toolbar.toolbar import debug_toolbar_urls
+
+    urlpatterns += debug_toolbar_urls()
 
 # An unknown URL under /api/ answers in the API's error format; any other, Django's 404 page.
 handler404 = not_found

@@ -185,8 +185,13 @@ def refill_pool(size: int | None = None, progress: Progress | None = None) -> Re
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [REFILL_LOCK_KEY])
-    logger.info(
-        "tenant pool: %d ready (%d made, %d stale dropped)", report.ready, report.made, report.dropped
+    # Beat refills every minute: a line at INFO only when the refill changed something.
+    logger.log(
+        logging.INFO if report.made or report.dropped or report.template_rebuilt else logging.DEBUG,
+        "tenant pool: %d ready (%d made, %d stale dropped)",
+        report.ready,
+        report.made,
+        report.dropped,
     )
     return report
 

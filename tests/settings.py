@@ -15,6 +15,9 @@ import uuid
 from config.embedded import ensure_services
 
 ensure_services("test")  # .data/test: a test run never touches the data of `manage.py dev`
+# The debug toolbar is `manage.py dev`'s alone: a DEV_TOOLBAR left in the shell does not reach the
+# suite or its workers (a test that runs `manage.py dev` gets it from the command, as a developer does).
+os.environ.pop("DEV_TOOLBAR", None)
 
 from config.settings import *  # noqa: E402,F403
 from config.settings import CACHES, DATABASES  # noqa: E402
@@ -26,6 +29,11 @@ RUN_ID = os.environ.setdefault("TP_TEST_RUN_ID", uuid.uuid4().hex[:12])
 # The queue this process publishes to and the session's worker consumes; a worker started for one
 # test gets a queue of its own through the same variable (tests/worker.py).
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("TP_TEST_QUEUE") or f"tests-{RUN_ID}"
+# The other queues (email, email_bulk, bulk) are named after it, "<default>-<kind>"
+# (config/task_routes.py): the run's workers consume all four, a single test's worker its own four.
+TASK_QUEUES_FOLLOW_DEFAULT = True
+# A test template that is bulk mail (tests/outbox/test_fairness.py).
+OUTBOX_BULK_TEMPLATES = [*OUTBOX_BULK_TEMPLATES, "outboxtest/newsletter"]  # noqa: F405
 
 # Fast hashing: the suite creates many users; production hashers are tested by Django itself.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

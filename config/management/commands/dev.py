@@ -125,7 +125,11 @@ class Command(BaseCommand):
         manager = Manager(_printer(sys.stdout))
         reload_flag = " --noreload" if no_reload else ""
         where = {"env": env, "cwd": str(settings.BASE_DIR)}
-        manager.add_process("web", f"{python} manage.py runserver {addr}:{port}{reload_flag}", **where)
+        # The debug toolbar is for this web process only (settings: DEV_TOOLBAR), and runserver's
+        # "do not use in production" banner says what this command's name already does.
+        web_env = {**env, "DEV_TOOLBAR": "1", "DJANGO_RUNSERVER_HIDE_WARNING": "true"}
+        runserver = f"{python} manage.py runserver {addr}:{port}{reload_flag}"
+        manager.add_process("web", runserver, env=web_env, cwd=where["cwd"])
         if not no_worker:
             celery = f"{python} -m celery -A config"
             schedule = data / "celerybeat-schedule"
