@@ -685,14 +685,9 @@ if SENTRY_DSN:
 # --- Debug toolbar and a quiet dev console (issue 12) --------------------------------------------
 # One line per 404 or error: Django's own "django" logger prints to the console when DEBUG and also
 # passes the record on to the root handler, which prints it again. Named here, it keeps no handler
-# of its own and its records reach the root handler once. Naming it resets its children too, so
-# runserver's access log (django.server) gets Django's own handler back.
-from django.utils.log import DEFAULT_LOGGING  # noqa: E402
-
+# of its own and its records reach the root handler once. runserver's access log (django.server)
+# goes there too (config/logs.py names it): structured, with the request id, like every line.
 LOGGING["loggers"]["django"] = {"level": "INFO"}
-LOGGING["formatters"]["django.server"] = DEFAULT_LOGGING["formatters"]["django.server"]
-LOGGING["handlers"]["django.server"] = DEFAULT_LOGGING["handlers"]["django.server"]
-LOGGING["loggers"]["django.server"] = DEFAULT_LOGGING["loggers"]["django.server"]
 # A worker's stdout (the console email backend prints each sent email) is logged at INFO, not at
 # Celery's default WARNING: a sent email is no warning.
 CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
