@@ -1,13 +1,27 @@
 """Email pipeline throughput: queue_email -> Redis -> Celery workers -> the local fake Postmark.
 
-    uv run python bench/email_throughput.py [--messages 500] [--workers 2] [--rate 0]
+    uv run python bench/email_throughput.py [--messages 500] [--singles 30] [--workers 1] [--rate 0]
+                                            [--baseline] [--profile PATH]
 
 Starts the fake provider server (tests/outbox/fake_postmark.py) in this process and N Celery
-worker processes (`celery -A config worker --pool solo`, one task at a time each) configured by
-environment variables to use anymail's Postmark backend against it; queues the messages in a
-"bench" tenant, one transaction each; then prints messages per second per worker and the time
-from each commit to the provider's acceptance (median, p99). --rate paces the producer
-(messages per second, 0 = as fast as it can, which measures the backlog too).
+worker processes (`celery -A config worker --pool solo -Q email,email_bulk,default`, one task at
+a time each) configured by environment variables to use anymail's Postmark backend against it.
+Then, in a "bench" tenant, one transaction per message (transactional mail, the `email` queue):
+
+1. idle: --singles messages one at a time, each queued once the previous one was accepted, so the
+   workers are idle: commit-to-acceptance p50/p99 of a single message;
+2. burst: --messages queued as fast as the producer can (or at --rate per second) while the
+   workers run: commit-to-acceptance p50/p99 as a sender sees it;
+3. drain: the workers stop consuming (remote control), --messages are queued, the workers resume:
+   messages per second per worker from the resume to the last acceptance (the producer, one
+   process rendering and committing, cannot outrun the workers otherwise), and the workers' CPU
+   time (user + system, from /proc) per message.
+
+--baseline runs the workers as before issue 12's changes that a setting can undo: no tenant
+cache (CELERY_TASK_TENANT_CACHE_SECONDS=0) and a database connection per task (DB_CONN_MAX_AGE=0,
+so Celery closes it around every task). The single-statement claim is not switchable: compare
+with the previous commit for it (bench/RESULTS.md). --profile writes each worker's cProfile
+stats to PATH.<n>.
 
 Uses DATABASE_URL / REDIS_URL, or the embedded servers like manage.py. The broker is a Redis
 database of its own (BENCH_REDIS_DB, default 14), so a running dev worker never takes these tasks.
@@ -29,8 +43,11 @@ sys.path.insert(0, str(ROOT))
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=500)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--singles", type=int, default=30, help="messages sent one at a time on idle workers")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--baseline", action="store_true", help="no tenant cache, a connection per task")
     parser.add_argument("--rate", type=float, default=0.0, help="messages per second queued; 0 = no pacing")
+    parser.add_argument("--profile", default="", help="write each worker's cProfile stats to <this>.<n>")
     parser.add_argument("--timeout", type=float, default=300.0, help="give up after this many seconds")
     return parser.parse_args()
 
@@ -38,6 +55,12 @@ def parse_args():
 def percentile(values, fraction):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main():
@@ -63,6 +86,8 @@ def main():
             "LOG_LEVEL": "WARNING",
         }
     )
+    if args.baseline:
+        os.environ.update({"CELERY_TASK_TENANT_CACHE_SECONDS": "0", "DB_CONN_MAX_AGE": "0"})
 
     import django
 
@@ -87,13 +112,18 @@ def main():
     )
     with tenant_context(tenant):
         OutboxMessage.objects.all().delete()
+    from config.task_routes import all_queue_names
+
+    queues = all_queue_names()
     with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge(app.conf.task_default_queue)
+        for queue in queues:
+            conn.default_channel.queue_purge(queue)
 
     workers = [
         subprocess.Popen(
             [
                 sys.executable,
+                *(["-m", "cProfile", "-o", f"{args.profile}.{i}"] if args.profile else []),
                 "-m",
                 "celery",
                 "-A",
@@ -101,6 +131,8 @@ def main():
                 "worker",
                 "--pool",
                 "solo",
+                "-Q",
+                ",".join(queues),
                 "--loglevel",
                 os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
                 "-n",
@@ -120,41 +152,81 @@ def main():
             if time.monotonic() > deadline:
                 sys.exit("the workers did not come up within 60 s")
 
+        def queue_one(i):
+            with tenant_context(tenant), transaction.atomic():
+                message = queue_email([f"reader{i}@example.com"], "outboxtest/hello", {"name": f"Reader {i}"})
+            return message.dedup_key
+
+        def wait_for(count):
+            deadline = time.monotonic() + args.timeout
+            while len(fake.accepted()) < count:
+                if time.monotonic() > deadline:
+                    print(f"timed out: {len(fake.accepted())} of {count} accepted", file=sys.stderr)
+                    return
+                time.sleep(0.002)
+
+        def latencies_of(committed):
+            return [
+                s.accepted_at - committed[s.metadata["dedup_key"]]
+                for s in fake.accepted()
+                if s.metadata.get("dedup_key") in committed
+            ]
+
+        def ms(values):
+            return (
+                f"p50 {statistics.median(values) * 1000:.1f} ms, p99 {percentile(values, 0.99) * 1000:.1f} ms"
+            )
+
+        # 1. Idle: one message at a time (the first one warms the workers up and is not counted).
+        wait_for(0)
+        queue_one(-1)
+        wait_for(1)
+        singles: dict[str, float] = {}
+        for i in range(args.singles):
+            key = queue_one(i)
+            singles[key] = time.time()
+            wait_for(2 + i)
+        idle = latencies_of(singles)
+
+        # 2. Burst.
+        before = len(fake.accepted())
         committed: dict[str, float] = {}
         started = time.time()
         for i in range(args.messages):
-            with tenant_context(tenant), transaction.atomic():
-                message = queue_email([f"reader{i}@example.com"], "outboxtest/hello", {"name": f"Reader {i}"})
-            committed[message.dedup_key] = time.time()
+            committed[queue_one(i)] = time.time()
             if args.rate:
                 time.sleep(max(0.0, started + (i + 1) / args.rate - time.time()))
         queued_in = time.time() - started
+        wait_for(before + args.messages)
+        burst = [s for s in fake.accepted()[before:] if s.metadata.get("dedup_key") in committed]
+        latencies = latencies_of(committed)
 
-        deadline = time.monotonic() + args.timeout
-        while len(fake.accepted()) < args.messages:
-            if time.monotonic() > deadline:
-                print(f"timed out: {len(fake.accepted())} of {args.messages} accepted", file=sys.stderr)
-                break
-            time.sleep(0.05)
-
-        accepted = fake.accepted()
-        latencies = [
-            s.accepted_at - committed[s.metadata["dedup_key"]]
-            for s in accepted
-            if s.metadata.get("dedup_key") in committed
-        ]
-        elapsed = max(s.accepted_at for s in accepted) - started
-        rate = len(accepted) / elapsed
+        # 3. Drain a backlog queued while the workers did not consume.
+        email_queue = queues[1]
+        app.control.cancel_consumer(email_queue, reply=True)
+        before = len(fake.accepted())
+        backlog = {queue_one(i) for i in range(args.messages)}
+        cpu_before = sum(cpu_seconds(w.pid) for w in workers)
+        resumed = time.time()
+        app.control.add_consumer(email_queue, reply=True)
+        wait_for(before + args.messages)
+        cpu = sum(cpu_seconds(w.pid) for w in workers) - cpu_before
+        drained = [s for s in fake.accepted()[before:] if s.metadata.get("dedup_key") in backlog]
+        rate = len(drained) / (max(s.accepted_at for s in drained) - resumed)
+        mode = "baseline (no tenant cache, a connection per task)" if args.baseline else "default settings"
+        print(f"mode:                {mode}")
+        print(f"workers:             {args.workers} (solo pool, one task at a time each)")
+        print(f"idle, one at a time: {len(idle)} messages, commit -> accepted {ms(idle)}")
         print(
-            f"messages:            {len(accepted)} accepted of {args.messages} "
+            f"burst:               {len(burst)} accepted of {args.messages} "
             f"(queued in {queued_in:.2f} s{f', paced at {args.rate:g}/s' if args.rate else ''})"
         )
-        print(f"workers:             {args.workers} (solo pool, one task at a time each)")
-        print(f"throughput:          {rate:.1f} msg/s in total, {rate / args.workers:.1f} msg/s per worker")
+        print(f"burst latency:       commit -> accepted {ms(latencies)}, max {max(latencies) * 1000:.1f} ms")
         print(
-            f"commit -> accepted:  median {statistics.median(latencies) * 1000:.1f} ms, "
-            f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms"
+            f"drain throughput:    {len(drained)} messages, {rate:.1f} msg/s in total, "
+            f"{rate / args.workers:.1f} msg/s per worker"
         )
+        print(f"worker CPU:          {cpu / max(len(drained), 1) * 1000:.2f} ms per message (user + system)")
         with tenant_context(tenant):
             statuses = dict(OutboxMessage.objects.values_list("status").annotate(n=Count("id")))
             print(f"outbox rows:         {statuses}")

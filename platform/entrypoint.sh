@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The container's entrypoint. The first argument names the process: web, worker, beat, or migrate
+# The container's entrypoint. The first argument names the process: web, worker [queues], beat, or migrate
 # (the public schema, then every tenant schema). Anything else runs as given, e.g.
 #   docker compose run --rm web python manage.py list_tenants
 set -euo pipefail
@@ -24,7 +24,11 @@ case "${1:-}" in
       --access-logfile -
     ;;
   worker)
-    exec celery -A config worker --loglevel=INFO
+    # `worker [queues] [celery options]`: the queues it consumes, comma-separated (config/task_routes.py;
+    # compose runs one worker per queue), all four when none is named.
+    queues="${2:-default,email,email_bulk,bulk}"
+    shift $(( $# > 1 ? 2 : 1 ))
+    exec celery -A config worker --loglevel=INFO --queues "$queues" "$@"
     ;;
   beat)
     # The schedule file goes to /tmp: the image's code directory is not writable by its user.

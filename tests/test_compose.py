@@ -39,7 +39,8 @@ PYPROJECT = ROOT / "pyproject.toml"
 LOCKFILE = ROOT / "uv.lock"
 PYTHON_PIN = ROOT / ".python-version"
 ENTRYPOINT = ROOT / "platform" / "entrypoint.sh"
-APP_SERVICES = ("migrate", "web", "worker", "beat")
+WORKER_SERVICES = ("worker-email", "worker-default", "worker-bulk")
+APP_SERVICES = ("migrate", "web", *WORKER_SERVICES, "beat")
 
 
 def load_compose() -> dict:
@@ -205,7 +206,7 @@ def test_migrations_run_once_in_their_own_service_before_every_process_that_uses
     assert as_words(migrate["command"]) == ["migrate"]
     assert migrate["restart"] == "no", "a one-shot service restarted after success would migrate forever"
     completed = {"condition": "service_completed_successfully"}
-    for name in ("web", "worker", "beat"):
+    for name in ("web", *WORKER_SERVICES, "beat"):
         assert services[name]["depends_on"]["migrate"] == completed, name
     # Replicas of web must not race on migrations at start.
     assert services["web"]["environment"].get("MIGRATE_ON_START", "0") == "0"
@@ -227,8 +228,54 @@ def test_no_service_waits_for_webs_readiness_which_waits_for_a_worker():
 
 def test_every_long_running_app_service_has_a_healthcheck():
     services = load_compose()["services"]
-    for name in ("web", "worker"):
+    for name in ("web", *WORKER_SERVICES):
         assert "healthcheck" in services[name], name
+
+
+def worker_queues(service: dict) -> list[str]:
+    words = as_words(service["command"])
+    assert words[0] == "worker"
+    return words[1].split(",")
+
+
+def test_every_queue_tasks_are_routed_to_is_consumed_by_exactly_one_worker_service():
+    from config.task_routes import KINDS
+
+    services = load_compose()["services"]
+    consumed = [queue for name in WORKER_SERVICES for queue in worker_queues(services[name])]
+    assert sorted(consumed) == sorted(KINDS)
+
+
+def test_transactional_mail_has_a_worker_of_its_own_that_bulk_platform_work_never_occupies():
+    services = load_compose()["services"]
+    email = worker_queues(services["worker-email"])
+    assert email[0] == "email"
+    assert "bulk" not in email and "default" not in email
+
+
+def test_entrypoint_worker_branch_consumes_the_queues_it_is_given(tmp_path):
+    # A stand-in `celery` first on PATH prints the arguments the entrypoint ran it with.
+    (tmp_path / "celery").write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
+    (tmp_path / "celery").chmod(0o755)
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
+
+    def run(*words):
+        result = subprocess.run(
+            ["bash", str(ENTRYPOINT), *words], capture_output=True, text=True, env=env, timeout=30
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split()
+
+    named = run("worker", "email,email_bulk", "--concurrency", "4")
+    assert named[named.index("--queues") + 1] == "email,email_bulk"
+    assert named[-2:] == ["--concurrency", "4"]
+    everything = run("worker")
+    assert sorted(everything[everything.index("--queues") + 1].split(",")) == [
+        "bulk",
+        "default",
+        "email",
+        "email_bulk",
+    ]
 
 
 # --- what the containers run ------------------------------------------------------------------------

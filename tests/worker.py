@@ -6,9 +6,10 @@ other users") and its shutdown could time out. A subprocess has its own connecti
 settings (tests/worker_settings.py, told everything through environment variables), and is
 stopped, with every session it opened gone, before pytest-django drops the test database.
 
-Each worker consumes one queue of this run (``tests-<run id>`` for the session's worker, a
-suffixed one for a worker a single test starts), so it never takes a dev server's tasks nor a dev
-worker this run's. Pool solo: one task at a time, in queue order, which ``ping`` relies on.
+Each worker consumes the queues of this run (``tests-<run id>`` for the session's worker, a
+suffixed one for a worker a single test starts, each with its ``-email``, ``-email_bulk`` and
+``-bulk`` siblings: config/task_routes.py), so it never takes a dev server's tasks nor a dev
+worker this run's. Pool solo: one task at a time, in each queue's order, which ``ping`` relies on.
 """
 
 import os
@@ -82,6 +83,13 @@ class Worker:
         self.process: subprocess.Popen | None = None
 
     @property
+    def queues(self) -> list[str]:
+        """The four queues of this worker: ``queue`` for default work and its routed siblings."""
+        from config.task_routes import KINDS
+
+        return [self.queue if kind == "default" else f"{self.queue}-{kind}" for kind in KINDS]
+
+    @property
     def pid(self) -> int:
         return self.process.pid
 
@@ -98,7 +106,7 @@ class Worker:
             "--concurrency",
             "1",
             "--queues",
-            self.queue,
+            ",".join(self.queues),
             "--hostname",
             f"{self.name}@%h",
             "--include",
@@ -107,7 +115,9 @@ class Worker:
             "--without-gossip",
             "--without-heartbeat",
             "--loglevel",
-            "WARNING",
+            # WARNING keeps the suite's reports short; a test reading the worker's log lines asks
+            # for more through start_worker(TP_TEST_WORKER_LOGLEVEL="DEBUG").
+            self.env.get("TP_TEST_WORKER_LOGLEVEL", "WARNING"),
         ]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
@@ -125,21 +135,24 @@ class Worker:
         return self.log_path.read_text(errors="replace")[-5000:]
 
     def ping(self, timeout: float = 30.0) -> dict:
-        """Enqueue a ping on this worker's queue and wait until it ran: every task enqueued on the queue
-        before this call has run by then. Returns where the ping ran ({"schema", "pid"}): called in a
-        tenant's context, the ping runs in its schema like any task sent from there.
+        """Enqueue a ping on each of this worker's queues and wait until all ran: every task enqueued
+        on them before this call has run by then. Returns where the default queue's ping ran
+        ({"schema", "pid"}): called in a tenant's context, the ping runs in its schema like any
+        task sent from there.
 
         A task that enqueues others (a fan-out, a retry after a backoff) needs a ping per level, and a
         retry's countdown has to have passed: wait for the row's state for those."""
         from tests.worker_tasks import ping, read_report
 
-        token = uuid.uuid4().hex
-        ping.apply_async((token,), queue=self.queue)
+        tokens = {queue: uuid.uuid4().hex for queue in self.queues}
+        for queue, token in tokens.items():
+            ping.apply_async((token,), queue=queue)
 
         def answered():
             if self.process.poll() is not None:
                 raise AssertionError(f"the worker exited with {self.process.returncode}:\n{self.log()}")
-            return read_report(token)
+            reports = [read_report(token) for token in tokens.values()]
+            return all(reports) and reports[0]
 
         return wait_until(answered, timeout)
 

@@ -38,14 +38,14 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection
-from django.db.models import F
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
-from tenant_apps.outbox import metrics
+from config.logs import REQUEST_ID_HEADER
+from tenant_apps.outbox import metrics, pacing
 from tenant_apps.outbox.models import OutboxMessage
 from tenant_apps.outbox.sensitive import MissingSecret, scrub
-from tenant_apps.outbox.services import enqueue_send
+from tenant_apps.outbox.services import enqueue_send, is_bulk
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -101,15 +101,29 @@ def backoff_seconds(attempts: int) -> float:
 
 
 def claim(message_id: int) -> OutboxMessage | None:
+    """``queued -> sending`` for a due row of an active tenant, in one statement, returning the row.
+
+    The tenant's status is read in the same UPDATE (not from tenant-schemas-celery's cached Tenant,
+    which may be seconds old): a tenant suspended or deleted a moment ago gets nothing claimed.
+    One round trip instead of three (status, claim, re-read): about a third of a send's cost.
+    """
     now = timezone.now()
-    claimed = OutboxMessage.objects.filter(
-        id=message_id,
-        status=Status.QUEUED,
-        next_attempt_at__lte=now + CLOCK_SKEW,
-    ).update(status=Status.SENDING, attempts=F("attempts") + 1, updated_at=now)
-    if claimed != 1:
-        return None
-    return OutboxMessage.objects.get(id=message_id)
+    table = connection.ops.quote_name(OutboxMessage._meta.db_table)
+    quote = connection.ops.quote_name
+    tenants = f"{quote(get_public_schema_name())}.{quote(Tenant._meta.db_table)}"
+    rows = list(
+        OutboxMessage.objects.raw(
+            f"UPDATE {table} SET status = %s, attempts = attempts + 1, updated_at = %s "
+            f"WHERE id = %s AND status = %s AND next_attempt_at <= %s "
+            f"AND EXISTS (SELECT 1 FROM {tenants} WHERE schema_name = %s AND status = %s) "
+            f"RETURNING *",
+            [
+                *(Status.SENDING, now, message_id, Status.QUEUED, now + CLOCK_SKEW),
+                *(connection.schema_name, Tenant.Status.ACTIVE),
+            ],
+        )
+    )
+    return rows[0] if rows else None
 
 
 def is_http_backend() -> bool:
@@ -126,12 +140,15 @@ def build_email(message: OutboxMessage) -> EmailMultiAlternatives:
       send APIs, so there this is what a duplicate is recognised by.
     - ``metadata["tenant"]`` (schema name) and ``metadata["outbox_id"]``, and a ``tenant:<schema>`` tag:
       the tracking webhook finds the tenant and the row from them.
+    - ``X-Request-ID``: the id of the request that queued the row, when one did (config/logs.py).
     Backends that are not anymail's (console, SMTP) ignore metadata and tags; SMTP gets a
     Message-ID made of the dedup_key, so a resent copy has the same Message-ID as the first.
     The bodies are the row's with its secrets filled in (MissingSecret if one is gone).
     """
     schema = connection.schema_name
     headers = {DEDUP_HEADER: message.dedup_key}
+    if message.request_id:
+        headers[REQUEST_ID_HEADER] = message.request_id
     if not is_http_backend():
         headers["Message-ID"] = f"<{message.dedup_key}@{settings.BASE_DOMAIN}>"
     text, html = message.delivered_bodies()
@@ -200,14 +217,17 @@ def sending_refused() -> str | None:
 
 def deliver_message(message_id: int) -> str:
     """Claim, submit and record one row of the current schema. Returns what happened, for logs."""
-    refused = sending_refused()
-    if refused:
-        # Unclaimed, the row keeps its status and attempts; reactivation or the recovery job
-        # enqueues it again.
-        logger.info("outbox message %s not sent: %s", message_id, refused)
+    if connection.schema_name == get_public_schema_name():
+        logger.info("outbox message %s not sent: no tenant: the task runs in the public schema", message_id)
         return "held"
     message = claim(message_id)
     if message is None:
+        # Rare: say why (one more query). Unclaimed, a held row keeps its status and attempts;
+        # reactivation or the recovery job enqueues it again.
+        refused = sending_refused()
+        if refused:
+            logger.info("outbox message %s not sent: %s", message_id, refused)
+            return "held"
         return "not claimed"
     email = None
     try:
@@ -220,6 +240,26 @@ def deliver_message(message_id: int) -> str:
         return record_failure(message, exc, describe_error(exc, email))
     mark_sent(message, provider_message_id(email))
     return "sent"
+
+
+def deliver_bulk_message(message_id: int, *, reserved: bool = False) -> str:
+    """``deliver_message`` for bulk mail, paced per tenant (``tenant_apps.outbox.pacing``).
+
+    Without a reservation, the row first reserves its tenant's next slot; a slot in the future
+    moves the row's ``next_attempt_at`` there and enqueues this task again with that countdown and
+    ``reserved=True``, and the worker goes on with other mail. A row that is not queued any more
+    (sent, failed, claimed by another task) is left alone.
+    """
+    schema = connection.schema_name
+    if not reserved and schema != get_public_schema_name():
+        wait = pacing.reserve_slot(schema)
+        if wait > 0:
+            due = timezone.now() + timedelta(seconds=wait)
+            if OutboxMessage.objects.filter(id=message_id, status=Status.QUEUED).update(next_attempt_at=due):
+                enqueue_send(message_id, schema, bulk=True, countdown=wait, reserved=True)
+                return "deferred"
+            return "not claimed"
+    return deliver_message(message_id)
 
 
 def mark_sent(message: OutboxMessage, provider_id: str) -> None:
@@ -263,7 +303,7 @@ def record_failure(message: OutboxMessage, exc: BaseException, error: str) -> st
             error,
             delay,
         )
-        enqueue_send(message.id, connection.schema_name, countdown=delay)
+        enqueue_send(message.id, connection.schema_name, bulk=is_bulk(message.template), countdown=delay)
         metrics.count(message.template, "retry")
         return "retry"
     OutboxMessage.objects.filter(id=message.id, status=Status.SENDING).update(

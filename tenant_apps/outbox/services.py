@@ -24,6 +24,7 @@ import logging
 from contextlib import contextmanager
 from datetime import timedelta
 from email.utils import formataddr, parseaddr
+from fnmatch import fnmatchcase
 
 from django.apps import apps
 from django.conf import settings
@@ -37,6 +38,7 @@ from django.utils.module_loading import import_string
 from django_tenants.utils import get_public_schema_name
 
 from config.celery import app
+from config.logs import current_request_id
 from tenant_apps.outbox import sensitive
 from tenant_apps.outbox.models import OutboxMessage
 
@@ -45,6 +47,9 @@ logger = logging.getLogger(__name__)
 Status = OutboxMessage.Status
 
 SEND_TASK = "outbox.send_message"
+# Bulk mail: its own task name, so it is routed to its own queue (config/task_routes.py) and paced
+# per tenant (tenant_apps/outbox/pacing.py).
+SEND_BULK_TASK = "outbox.send_bulk_message"
 
 # A broker blip is absorbed; a broker that is down costs the request about a second, not a hang.
 ENQUEUE_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
@@ -54,6 +59,12 @@ RENEWAL_PREFIX = "tenant_apps."
 
 # Rows queued while a renewal runs, so the renewal can check what it queued (see _renew).
 _queued_now: contextvars.ContextVar[list | None] = contextvars.ContextVar("outbox_queued_now", default=None)
+
+
+def is_bulk(template: str) -> bool:
+    """Whether rows of ``template`` are bulk mail (OUTBOX_BULK_TEMPLATES, fnmatch patterns): sent
+    many at once by one act or a schedule, and fine to wait behind mail a person waits for."""
+    return any(fnmatchcase(template, pattern) for pattern in settings.OUTBOX_BULK_TEMPLATES)
 
 
 class CannotResend(Exception):
@@ -165,9 +176,10 @@ def queue_email(
             subject=subject,
             body_text=text,
             body_html=html,
+            request_id=current_request_id() or "",
             **fields,
         )
-    enqueue_after_commit(message.id)
+    enqueue_after_commit(message.id, bulk=is_bulk(template))
     queued_now = _queued_now.get()
     if queued_now is not None:
         queued_now.append(message)
@@ -183,22 +195,31 @@ def _renewal(renew) -> dict:
     return {"call": path, "model": obj._meta.label_lower, "pk": obj.pk}
 
 
-def enqueue_after_commit(message_id: int) -> None:
+def enqueue_after_commit(message_id: int, *, bulk: bool = False) -> None:
     # The schema is captured now: the transaction may commit after the caller left tenant_context.
     schema = connection.schema_name
-    transaction.on_commit(lambda: enqueue_send(message_id, schema))
+    transaction.on_commit(lambda: enqueue_send(message_id, schema, bulk=bulk))
 
 
-def enqueue_send(message_id: int, schema: str, *, countdown: float | None = None) -> bool:
-    """Put a send task on the broker for the row ``message_id`` of ``schema``.
+def enqueue_send(
+    message_id: int,
+    schema: str,
+    *,
+    bulk: bool = False,
+    countdown: float | None = None,
+    reserved: bool = False,
+) -> bool:
+    """Put a send task on the broker for the row ``message_id`` of ``schema``: the transactional
+    task, or with ``bulk`` the paced bulk one (``reserved``: the row holds its pacing slot already).
 
     Never raises for a broker that is down: the row stays queued and ``recover_stalled`` enqueues
     it again later. Returns whether the task reached the broker.
     """
     try:
         app.send_task(
-            SEND_TASK,
+            SEND_BULK_TASK if bulk else SEND_TASK,
             (message_id,),
+            {"reserved": True} if reserved else None,
             countdown=countdown,
             headers={"_schema_name": schema},
             retry=True,
@@ -233,7 +254,7 @@ def resend(actor, message: OutboxMessage) -> bool:
             status=Status.QUEUED, attempts=0, next_attempt_at=now, last_error="", updated_at=now
         )
         if updated:
-            enqueue_after_commit(message.pk)
+            enqueue_after_commit(message.pk, bulk=is_bulk(message.template))
     return bool(updated)
 
 
@@ -311,11 +332,11 @@ def release_queued() -> int:
     now = timezone.now()
     due = list(
         OutboxMessage.objects.filter(status=Status.QUEUED, next_attempt_at__lte=now).values_list(
-            "id", flat=True
+            "id", "template"
         )[:10000]
     )
-    for message_id in due:
-        enqueue_after_commit(message_id)
+    for message_id, template in due:
+        enqueue_after_commit(message_id, bulk=is_bulk(template))
     if due:
         logger.info("outbox of %s: %d queued message(s) released", connection.schema_name, len(due))
     return len(due)
@@ -341,20 +362,20 @@ def recover_stalled() -> dict[str, int]:
     queued_cutoff = now - timedelta(seconds=settings.OUTBOX_QUEUED_GRACE_SECONDS)
     sending_cutoff = now - timedelta(seconds=settings.OUTBOX_SENDING_TIMEOUT_SECONDS)
     with transaction.atomic():
-        late = list(
+        late = dict(
             OutboxMessage.objects.filter(status=Status.QUEUED, next_attempt_at__lt=queued_cutoff).values_list(
-                "id", flat=True
+                "id", "template"
             )[:1000]
         )
         if late:
-            OutboxMessage.objects.filter(id__in=late, status=Status.QUEUED).update(next_attempt_at=now)
-        stuck = list(
+            OutboxMessage.objects.filter(id__in=list(late), status=Status.QUEUED).update(next_attempt_at=now)
+        stuck = dict(
             OutboxMessage.objects.filter(status=Status.SENDING, updated_at__lt=sending_cutoff).values_list(
-                "id", flat=True
+                "id", "template"
             )[:1000]
         )
-        requeued = []
-        for message_id in stuck:
+        requeued = {}
+        for message_id, template in stuck.items():
             # Conditional: a worker that was only slow may have written its result meanwhile.
             still_stuck = OutboxMessage.objects.filter(
                 id=message_id, status=Status.SENDING, updated_at__lt=sending_cutoff
@@ -373,9 +394,9 @@ def recover_stalled() -> dict[str, int]:
                 updated_at=now,
                 last_error="re-queued: the worker was lost while sending",
             ):
-                requeued.append(message_id)
-        for message_id in late + requeued:
-            enqueue_after_commit(message_id)
+                requeued[message_id] = template
+        for message_id, template in {**late, **requeued}.items():
+            enqueue_after_commit(message_id, bulk=is_bulk(template))
     if late or requeued:
         logger.warning(
             "outbox recovery in %s: %d late queued, %d stuck sending re-queued",

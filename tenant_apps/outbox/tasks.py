@@ -12,6 +12,12 @@ def send_message(message_id: int) -> str:
     return sending.deliver_message(message_id)
 
 
+@app.task(name=services.SEND_BULK_TASK, acks_late=True, ignore_result=True)
+def send_bulk_message(message_id: int, reserved: bool = False) -> str:
+    """Send one bulk row at its tenant's pace (``sending.deliver_bulk_message``)."""
+    return sending.deliver_bulk_message(message_id, reserved=reserved)
+
+
 @app.task(name="outbox.recover_stalled", ignore_result=True)
 def recover_stalled() -> dict:
     """In one tenant's schema: re-enqueue rows queued too long, re-queue rows stuck in sending."""

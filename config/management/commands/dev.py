@@ -118,6 +118,8 @@ class Command(BaseCommand):
     def _run(self, port, addr, no_worker, no_reload):
         from honcho.manager import Manager
 
+        from config.task_routes import all_queue_names
+
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         python = sys.executable
         data = embedded.data_dir()
@@ -133,7 +135,10 @@ class Command(BaseCommand):
         if not no_worker:
             celery = f"{python} -m celery -A config"
             schedule = data / "celerybeat-schedule"
-            manager.add_process("worker", f"{celery} worker --loglevel=INFO --concurrency=2", **where)
+            # One worker consuming every queue (config/task_routes.py), not compose's one per queue:
+            # a laptop needs no isolation between kinds of work, and each worker costs ~100 MB.
+            queues = ",".join(all_queue_names())
+            manager.add_process("worker", f"{celery} worker --loglevel=INFO --concurrency=2 -Q {queues}", **where)
             manager.add_process("beat", f"{celery} beat --loglevel=INFO --schedule {schedule}", **where)
         manager.loop()
         # 130/143 are Ctrl-C and SIGTERM: a normal way to stop, not a failure.
