@@ -15,10 +15,12 @@ import pytest
 import sentry_sdk
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
+from django_tenants.utils import tenant_context
 
 from config.sentry import FILTERED, init_sentry, scrub_event
 from config.urls_tenant import urlpatterns as tenant_urlpatterns
-from tests.worker import wait_until
+from tests.worker import publishing_to, wait_until
+from tests.worker_tasks import fail
 
 pytestmark = pytest.mark.django_db
 
@@ -144,6 +146,19 @@ def test_an_error_in_a_tenant_request_reaches_sentry_tagged_and_without_secrets(
     text = raw.decode(errors="replace")
     leaked = [name for name, value in SECRETS.items() if value in text]
     assert leaked == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_that_fails_in_the_worker_reaches_sentry_tagged_with_its_tenant(sentry, start_worker, tenant):
+    worker = start_worker(SENTRY_DSN=sentry.dsn)  # the worker's settings turn Sentry on
+    with publishing_to(worker.queue), tenant_context(tenant):
+        fail.delay("the task hit a bad state")
+
+    [(event, raw)] = wait_until(sentry.events, timeout=30)
+    assert event["tags"]["tenant"] == "acme"
+    assert event["tags"]["celery_task_id"]
+    assert event["exception"]["values"][-1]["value"] == "the task hit a bad state"
+    assert "the task hit a bad state"[::-1].encode() not in raw  # its local variable api_token
 
 
 def test_an_error_on_the_root_domain_is_tagged_public():

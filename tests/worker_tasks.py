@@ -38,3 +38,11 @@ def ping(token: str) -> None:
     enqueued after some tasks has run, those tasks have run too.
     """
     report(token, {"schema": connection.schema_name, "pid": os.getpid()})
+
+
+@app.task(name="tests.fail", ignore_result=True)
+def fail(reason: str) -> None:
+    """Fail, with a secret in a local variable (``reason`` reversed, so the literal is in no source
+    line Sentry quotes): what a task's bug looks like to Sentry."""
+    api_token = reason[::-1]  # noqa: F841  (read by Sentry from the frame)
+    raise RuntimeError(reason)

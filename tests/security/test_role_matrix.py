@@ -653,6 +653,14 @@ ROOT_PUBLIC_PAGES = {
 TENANT_PUBLIC_PAGES = {
     "/accounts/handoff/" + "M" * 43 + "/": {"hand-off": act("GET", PERSONAS, 404)},
 }
+# Pages of the root domain beside the admin's models and the APIs (issue 12), for operators or for
+# no persona at all: path -> (Act, what every other persona gets). Each persona sends its session
+# cookie and its API token together. The metrics endpoint takes the scrape token alone
+# (METRICS_TOKEN, set in ``matrix_settings``): no persona's session or token opens it.
+ROOT_RESTRICTED_PAGES = {
+    "/admin/activity/": (act("GET", OPERATOR), 302),
+    "/-/metrics": (act("GET", NO_ONE), 401),
+}
 
 
 # --- Sample rows and personas ------------------------------------------------------------------
@@ -663,6 +671,7 @@ def matrix_settings(settings):
     settings.API_THROTTLE_RATES = {"user": "1000000/min", "anon": "1000000/min"}
     settings.AXES_FAILURE_LIMIT = 1000000
     settings.SIGNUP_RATE = settings.SIGNUP_CHECK_RATE = "1000000/m"
+    settings.METRICS_TOKEN = "matrix-scrape-token"
     return settings
 
 
@@ -1020,7 +1029,40 @@ def test_the_public_pages_list_every_signup_and_hand_off_route():
     assert tenant == {"accounts/handoff/<str:token>/"} and len(TENANT_PUBLIC_PAGES) == 1
 
 
+def test_the_operator_pages_answer_operators_alone(tenant, other_tenant, personas):
+    secrets = secret_values(["public", tenant.schema_name, other_tenant.schema_name])
+    problems = []
+    for path, (rule, refusal) in sorted(ROOT_RESTRICTED_PAGES.items()):
+        for persona in personas.values():
+            client = persona.client(settings.BASE_DOMAIN)
+            headers = persona.api_headers()
+            response, _ = walk.isolated(
+                lambda client=client, path=path, headers=headers: client.get(path, **headers), lambda *_: None
+            )
+            expected = rule.status if persona.name in rule.allowed else refusal
+            where = f"GET {path} as {persona.name}"
+            if response.status_code != expected:
+                problems.append(f"{where}: {response.status_code}, the matrix says {expected}")
+            elif expected == 302 and not response["Location"].startswith("/admin/login/"):
+                problems.append(f"{where}: redirected to {response['Location']}, not the sign-in page")
+            text = response.content.decode(errors="replace")
+            problems += [f"{where}: {leak}" for leak in leaked(text, secrets)]
+    assert not problems, "\n".join(problems)
+
+
 # --- The matrix covers everything ---------------------------------------------------------------
+
+
+def test_the_matrix_lists_every_root_page_beside_the_admin_sites_own():
+    """A view of the root domain under /admin/ that the admin site does not serve itself (its own
+    pages follow the models' matrix), and the /-/ endpoints that are not probes, are listed."""
+    probes = {"/-/health/", "/-/ready/"}
+    pages = {
+        "/" + r.route
+        for r in walk.routes(settings.PUBLIC_SCHEMA_URLCONF)
+        if (r.route.startswith("admin/") and len(r.chain) == 1) or r.route.startswith("-/")
+    }
+    assert pages - probes == set(ROOT_RESTRICTED_PAGES)
 
 
 def test_the_matrix_lists_every_admin_model_and_api_route():
