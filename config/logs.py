@@ -164,17 +164,21 @@ def add_celery_task_fields(logger, method_name, event_dict):
     back), but they name the task: its id and name, and the context it ran with if it ran here
     lately (``_recent_tasks``)."""
     record = event_dict.get("_record")
-    if record is None or not record.name.startswith("celery.") or not isinstance(record.args, dict):
+    if record is None or not record.name.startswith("celery."):
         return event_dict
-    task_id = record.args.get("id")
-    if task_id is None:
+    # Celery passes the line's arguments as ``extra={"data": ...}`` too (the record's own args are
+    # gone by now: structlog's formatter has rendered the message).
+    data = event_dict.get("data")
+    if not isinstance(data, dict) or data.get("id") is None:
         return event_dict
+    del event_dict["data"]  # the task's arguments and result, already summed up by the message
+    task_id = data["id"]
     task_id = str(task_id)
     if event_dict.get("task_id") not in (None, task_id):
         return event_dict  # a line about another task, written inside this one: leave it
     event_dict["task_id"] = task_id
-    if "name" in record.args:
-        event_dict.setdefault("task_name", str(record.args["name"]))
+    if "name" in data:
+        event_dict.setdefault("task_name", str(data["name"]))
     for key, value in _recent_tasks.get(task_id, {}).items():
         event_dict.setdefault(key, value)
     return event_dict
@@ -263,7 +267,7 @@ def formatter(log_format: str) -> structlog.stdlib.ProcessorFormatter:
         final.append(structlog.processors.format_exc_info)  # the traceback as a string, scrubbed next
     final += [drop_secrets, renderer(log_format)]
     return structlog.stdlib.ProcessorFormatter(
-        processors=final, foreign_pre_chain=[*_shared_processors(), structlog.stdlib.ExtraAdder()]
+        processors=final, foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *_shared_processors()]
     )
 
 

@@ -55,6 +55,10 @@ class OutboxMessage(models.Model):
     # folds duplicates where it supports a key, and it ties a duplicate to its row in any case.
     dedup_key = models.CharField(max_length=64, unique=True, default=new_dedup_key, editable=False)
     next_attempt_at = models.DateTimeField(default=timezone.now)
+    # The id of the request that queued the row (config/logs.py), sent in the email's X-Request-ID
+    # header: the logs of the request, of its send task and the provider's copy of the email share
+    # it. Empty for rows queued outside a request (beat's jobs, commands).
+    request_id = models.CharField(max_length=128, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
