@@ -13,6 +13,15 @@ migrate() {
   python manage.py migrate_schemas --noinput
 }
 
+# Prometheus' multiprocess directory (README, "Metrics and errors"), emptied before the web or
+# worker processes that write to it start: files of an earlier run's processes would be summed in.
+fresh_metrics_dir() {
+  if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
+    rm -rf "${PROMETHEUS_MULTIPROC_DIR:?}"
+    mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+  fi
+}
+
 case "${1:-}" in
   web)
     # Off unless asked (compose asks): replicas starting together would race on the same
@@ -20,14 +29,16 @@ case "${1:-}" in
     if [ "${MIGRATE_ON_START:-0}" = "1" ]; then
       migrate
     fi
-    exec gunicorn config.wsgi:application --bind 0.0.0.0:8000 --workers "${WEB_CONCURRENCY:-3}" \
-      --access-logfile -
+    # Workers, timeouts, the proxy's address: platform/gunicorn.conf.py (README, "Serving in production").
+    fresh_metrics_dir
+    exec gunicorn config.wsgi:application --config platform/gunicorn.conf.py
     ;;
   worker)
     # `worker [queues] [celery options]`: the queues it consumes, comma-separated (config/task_routes.py;
     # compose runs one worker per queue), all four when none is named.
     queues="${2:-default,email,email_bulk,bulk}"
     shift $(( $# > 1 ? 2 : 1 ))
+    fresh_metrics_dir
     exec celery -A config worker --loglevel=INFO --queues "$queues" "$@"
     ;;
   beat)

@@ -38,6 +38,10 @@ from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 logger = logging.getLogger(__name__)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+if os.environ.get(MULTIPROC_ENV):
+    # A metric without labels writes its file when it is created, below: a one-off command in a
+    # container (whose entrypoint did not prepare the directory) must not fail on a missing one.
+    os.makedirs(os.environ[MULTIPROC_ENV], exist_ok=True)
 
 # Latencies from a cached page (milliseconds) to a provisioning by migrations (tens of seconds).
 SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
