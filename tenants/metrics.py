@@ -35,6 +35,8 @@ from django_tenants.utils import get_public_schema_name
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 
+from tenants import activity
+
 logger = logging.getLogger(__name__)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -107,8 +109,6 @@ class RequestMetricsMiddleware:
             method, route_of(request), f"{response.status_code // 100}xx", kind
         ).observe(time.perf_counter() - started)
         if kind == "tenant":
-            from tenants import activity  # the cache client is made on first use
-
             activity.count_request(request.tenant.schema_name)
         return response
 

@@ -124,3 +124,15 @@ def test_only_an_operator_sees_the_activity_page(web, owner, root_client, tenant
     assert root_client.get("/admin/activity/")["Location"].startswith("/admin/login/")
     # A tenant's owner has no account on the root domain; on their own host the page does not exist.
     assert web(owner).get("/admin/activity/").status_code == 404
+
+
+def test_the_activity_page_says_so_when_redis_is_down_and_still_shows_the_emails(operator_client, settings):
+    settings.CACHE_URL = "redis://127.0.0.1:1/0"  # nothing listens there; sessions are in the database
+
+    page = operator_client.get("/admin/activity/")
+
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert body.count("Unavailable: Redis did not answer.") == 2  # the two request panels
+    emails = body.split('data-panel="Emails, last 24 h"')[1].split("</table>")[0]
+    assert "Unavailable" not in emails
