@@ -629,6 +629,10 @@ CUSTOM_DOMAIN_CNAME_TARGET = env_str("CUSTOM_DOMAIN_CNAME_TARGET", BASE_DOMAIN)
 # The verifier fetches http://<domain>/.well-known/tenant-domain/<token>; "host:port" here makes it
 # connect to that address instead of the domain's, sending the domain as Host (tests; empty: DNS).
 DOMAIN_VERIFICATION_CONNECT_TO = env_str("DOMAIN_VERIFICATION_CONNECT_TO", "")
+# A TXT record at _tenant-domain.<domain> with the token verifies it too; it is looked up on these
+# DNS servers ("ip" or "ip:port", comma-separated; tests: a local one), empty: the system's.
+DOMAIN_VERIFICATION_NAMESERVERS = env_str("DOMAIN_VERIFICATION_NAMESERVERS", "")
+# Each check's whole time: the HTTP fetch, the TXT lookup.
 DOMAIN_VERIFICATION_TIMEOUT_SECONDS = float(env_int("DOMAIN_VERIFICATION_TIMEOUT_SECONDS", 5))
 # Beat re-checks pending domains this often, at most a batch per run, for this many days after
 # they were added (then only the operator's "verify" checks them).

@@ -56,9 +56,10 @@ class NewDomainForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["tenant"].queryset = Tenant.objects.exclude(status=Tenant.Status.DELETED)
-        self.fields[
-            "domain"
-        ].help_text = "e.g. shop.example.com. It routes once verified: its owner points it at the platform."
+        self.fields["domain"].help_text = (
+            "e.g. shop.example.com. It routes once verified: its owner points it at the platform, "
+            "or publishes its token in a TXT record (the domain's page says how)."
+        )
 
     def validate_unique(self):
         pass  # the service's check says "taken", in its words

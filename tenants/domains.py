@@ -3,13 +3,15 @@
 The operator API, the global admin, the ``tenant_domains`` command and the beat job
 ``tenants.verify_pending_domains`` all call these functions.
 
-A custom domain is added unverified, with a random token, and routes nothing until it is verified:
-its owner points the name at the platform, which then serves the token at
+A custom domain is added unverified, with a random token, and routes nothing until it is verified,
+in either of two ways: its owner points the name at the platform, which then serves the token at
 ``http://<domain>/.well-known/tenant-domain/<token>`` (tenants.domain_verification), and
-``verify_domain`` fetches it from there. Whoever controls where the name points controls the
-answer, so a verified domain is one its owner pointed at us; the token is published by design,
-it is not a secret. Names under BASE_DOMAIN are the platform's: a tenant's own subdomain is made
-by provisioning, verified at once, and can be neither added nor removed here.
+``verify_domain`` fetches it from there; or its owner publishes the token as a TXT record at
+``_tenant-domain.<domain>``, which ``verify_domain`` reads (useful before the name is moved, so it
+routes the moment it points here). Whoever controls where the name points, or its DNS zone,
+controls the answer, so a verified domain is one its owner chose to give us; the token is
+published by design, it is not a secret. Names under BASE_DOMAIN are the platform's: a tenant's
+own subdomain is made by provisioning, verified at once, and can be neither added nor removed here.
 
 Links follow the primary domain (``Tenant.canonical_host``); ``<slug>.<BASE_DOMAIN>`` keeps
 routing whatever is primary.
@@ -23,8 +25,11 @@ import socket
 import time
 from datetime import timedelta
 
+import dns.exception
+import dns.nameserver
+import dns.resolver
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tenants.utils import remove_www
@@ -36,6 +41,7 @@ from tenants.routing import hostname_of, tenant_for_host
 logger = logging.getLogger(__name__)
 
 WELL_KNOWN_PREFIX = "/.well-known/tenant-domain/"
+TXT_RECORD_PREFIX = "_tenant-domain."
 # What the verifier reads of an answer: the token is 43 characters, anything much longer is not it.
 MAX_ANSWER_BYTES = 1024
 
@@ -57,14 +63,21 @@ def verification_url(domain: Domain) -> str:
     return f"http://{domain.domain}{WELL_KNOWN_PREFIX}{domain.verification_token}"
 
 
+def txt_record_name(domain: Domain) -> str:
+    """Where a TXT record with the token verifies the domain too."""
+    return f"{TXT_RECORD_PREFIX}{domain.domain}"
+
+
 def instructions(domain: Domain) -> str:
-    """What the domain's owner does to verify it, for the operator to pass on."""
+    """What the domain's owner does to verify it (either way works), for the operator to pass on."""
     if domain.verified_at:
         return "Verified: the domain routes to the tenant."
     return (
-        f"Point {domain.domain} at the platform (a CNAME to {settings.CUSTOM_DOMAIN_CNAME_TARGET}, or "
-        f"A/AAAA records to its addresses). The platform then answers {verification_url(domain)} "
-        "with the token, and the domain is verified at the next check."
+        f"Either point {domain.domain} at the platform (a CNAME to {settings.CUSTOM_DOMAIN_CNAME_TARGET}, "
+        f"or A/AAAA records to its addresses): the platform then answers {verification_url(domain)} "
+        f"with the token. Or add a TXT record at {txt_record_name(domain)} whose value is the token, "
+        f"{domain.verification_token}. The domain is verified at the next check, and routes once "
+        "it points at the platform."
     )
 
 
@@ -158,7 +171,8 @@ def add_custom_domain(tenant: Tenant, hostname: str) -> Domain:
 
 
 class VerificationFailed(Exception):
-    """Why the token was not found; the message is for a person (the operator, the log)."""
+    """Why the token was not found; the message is for a person (the operator, the log), and short:
+    the token URL is not repeated (the instructions and the API's ``verification_url`` show it)."""
 
 
 def _address_to_connect(hostname: str) -> tuple[str, int]:
@@ -187,7 +201,6 @@ def _fetch_token(domain: Domain) -> str:
     host, port = _address_to_connect(domain.domain)
     timeout = settings.DOMAIN_VERIFICATION_TIMEOUT_SECONDS
     deadline = time.monotonic() + timeout
-    url = verification_url(domain)
     connection = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         connection.request(
@@ -198,7 +211,7 @@ def _fetch_token(domain: Domain) -> str:
         response = connection.getresponse()
         if response.status != 200:
             # A redirect is not followed: our proxy answers this path itself, on plain HTTP.
-            raise VerificationFailed(f"{url} answered {response.status}, not 200 with the token.")
+            raise VerificationFailed(f"the token URL answered {response.status}, not 200 with the token.")
         # Bounded in size and in time: a server dripping bytes cannot hold the verifier.
         body = b""
         while len(body) <= MAX_ANSWER_BYTES and time.monotonic() < deadline:
@@ -208,23 +221,103 @@ def _fetch_token(domain: Domain) -> str:
             body += chunk
         return body[: MAX_ANSWER_BYTES + 1].decode("utf-8", errors="replace")
     except (OSError, http.client.HTTPException) as exc:
-        raise VerificationFailed(f"{url} could not be fetched ({exc.__class__.__name__}: {exc}).") from None
+        raise VerificationFailed(
+            f"the token URL could not be fetched ({exc.__class__.__name__}: {exc})."
+        ) from None
     finally:
         connection.close()
 
 
+def _check_http(domain: Domain) -> None:
+    body = _fetch_token(domain)
+    if body.strip() != domain.verification_token:
+        raise VerificationFailed("the token URL answered something other than the token.")
+
+
+def _nameservers() -> list[dns.nameserver.Nameserver]:
+    """DOMAIN_VERIFICATION_NAMESERVERS ("ip" or "ip:port", "[ipv6]:port", comma-separated) as
+    dnspython nameservers; an empty list means the system's resolver."""
+    servers = []
+    for entry in filter(None, (part.strip() for part in settings.DOMAIN_VERIFICATION_NAMESERVERS.split(","))):
+        host, port = entry, "53"
+        if entry.startswith("["):
+            host, _, port = entry[1:].partition("]:")
+        elif entry.count(":") == 1:
+            host, _, port = entry.partition(":")
+        try:
+            servers.append(dns.nameserver.Do53Nameserver(str(ipaddress.ip_address(host)), int(port)))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"DOMAIN_VERIFICATION_NAMESERVERS: {entry!r} is not an IP address or IP:port."
+            ) from None
+    return servers
+
+
+def _check_txt(domain: Domain) -> None:
+    """VerificationFailed unless a TXT record at ``_tenant-domain.<domain>`` holds the token (one of
+    them: a name may have several).
+
+    dnspython rather than a hand-made query: it follows the system's resolver configuration,
+    retries over TCP on a truncated answer and joins a record's strings. The whole lookup is
+    bounded by DOMAIN_VERIFICATION_TIMEOUT_SECONDS; every DNS failure is a VerificationFailed."""
+    name = txt_record_name(domain)
+    timeout = settings.DOMAIN_VERIFICATION_TIMEOUT_SECONDS
+    servers = _nameservers()
+    try:
+        resolver = dns.resolver.Resolver(configure=not servers)
+        if servers:
+            resolver.nameservers = servers
+        resolver.timeout = resolver.lifetime = timeout
+        answer = resolver.resolve(name, "TXT", search=False)
+    except dns.resolver.NXDOMAIN:
+        raise VerificationFailed(f"no such name (NXDOMAIN): {name}.") from None
+    except dns.resolver.NoAnswer:
+        raise VerificationFailed(f"no TXT record at {name}.") from None
+    except dns.exception.Timeout:
+        raise VerificationFailed(f"no DNS answer within {timeout:g}s for {name}.") from None
+    except dns.resolver.NoNameservers:
+        raise VerificationFailed(f"the DNS servers failed (SERVFAIL) for {name}.") from None
+    except (dns.exception.DNSException, OSError, ValueError) as exc:
+        raise VerificationFailed(f"lookup failed ({exc.__class__.__name__}) for {name}.") from None
+    values = {b"".join(record.strings).decode("utf-8", errors="replace").strip() for record in answer}
+    if domain.verification_token not in values:
+        raise VerificationFailed(f"TXT records, but not the token, at {name}.")
+
+
+def _both_failed(http_failure: VerificationFailed, txt_failure: VerificationFailed) -> str:
+    # Each part bounded, so that both checks are named within the column's 255 characters even
+    # for a long domain name; the reasons come before the names, which are what a cut loses.
+    def shorten(text, limit):
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+    return f"{shorten(f'HTTP: {http_failure}', 140)} {shorten(f'TXT: {txt_failure}', 114)}"
+
+
+def _check_either_way(domain: Domain) -> None:
+    """The HTTP check, then the TXT record's if it fails: VerificationFailed naming both when
+    neither finds the token."""
+    try:
+        _check_http(domain)
+    except VerificationFailed as http_failure:
+        try:
+            _check_txt(domain)
+        except VerificationFailed as txt_failure:
+            raise VerificationFailed(_both_failed(http_failure, txt_failure)) from None
+
+
 def verify_domain(domain: Domain) -> bool:
     """Check a pending domain now: True when ``http://<domain>/.well-known/tenant-domain/<token>``
-    answers the token (the domain then routes, at once: the host cache forgets it). The time of
-    the check and, on failure, its reason are recorded on the row (``verification_checked_at``,
-    ``verification_error``). A verified domain is left alone and gives True."""
+    answers the token or, failing that, a TXT record at ``_tenant-domain.<domain>`` holds it (the
+    domain then routes, at once: the host cache forgets it). The time of the check and, on
+    failure, its reason naming both checks are recorded on the row (``verification_checked_at``,
+    ``verification_error``). Never raises for what the network answers (a refused connection,
+    NXDOMAIN, SERVFAIL, a timeout): that is a failure with its reason. A verified domain is left
+    alone and gives True."""
     if domain.verified_at:
         return True
     now = timezone.now()
     try:
-        body = _fetch_token(domain)
-        if body.strip() != domain.verification_token:
-            raise VerificationFailed(f"{verification_url(domain)} answered something other than the token.")
+        _check_either_way(domain)
     except VerificationFailed as failure:
         domain.verification_checked_at, domain.verification_error = now, str(failure)[:255]
         Domain.objects.filter(pk=domain.pk).update(

@@ -11,6 +11,7 @@ from django.utils import timezone
 from tenants import domains
 from tenants.models import Domain, Tenant
 from tests.clients import api_client_for, issue_token
+from tests.dns_server import LocalDNSServer
 
 SHOP = "shop.acme-example.test"
 
@@ -92,11 +93,18 @@ def test_verify_then_make_primary_moves_the_tenants_url(tenant, operator, settin
 @pytest.mark.django_db
 def test_a_failed_verification_answers_the_reason(tenant, operator_api, settings):
     settings.DOMAIN_VERIFICATION_CONNECT_TO = "127.0.0.1:9"  # the discard port: nothing listens
+    dns = LocalDNSServer()  # knows no TXT record
+    settings.DOMAIN_VERIFICATION_NAMESERVERS = dns.address
     domain = domains.add_custom_domain(tenant, SHOP)
-    response = operator_api.post(url(tenant, domain.public_id, "verify"))
+    try:
+        response = operator_api.post(url(tenant, domain.public_id, "verify"))
+    finally:
+        dns.close()
     assert response.status_code == 200
     assert response.json()["verified"] is False
-    assert "could not be fetched" in response.json()["verification_error"]
+    error = response.json()["verification_error"]
+    assert "HTTP: the token URL could not be fetched" in error
+    assert f"TXT: no such name (NXDOMAIN): _tenant-domain.{SHOP}." in error
 
 
 @pytest.mark.django_db

@@ -19,6 +19,7 @@ from tenants.models import Domain, Tenant
 from tenants.routing import tenant_for_host
 from tenants.services import suspend_tenant
 from tests.clients import api_client_for, host_client, issue_token, signed_in_client
+from tests.dns_server import LocalDNSServer
 from tests.worker import publishing_to, wait_until
 
 SHOP = "shop.acme-example.test"
@@ -35,6 +36,16 @@ def verified(tenant, hostname) -> Domain:
 
 def token_path(domain: Domain) -> str:
     return f"/.well-known/tenant-domain/{domain.verification_token}"
+
+
+@pytest.fixture(autouse=True)
+def no_txt_records(settings):
+    """The TXT check (tested in test_custom_domain_dns.py) asks a local DNS server that knows no
+    name, never the machine's resolver: here only the HTTP way can verify."""
+    server = LocalDNSServer()
+    settings.DOMAIN_VERIFICATION_NAMESERVERS = server.address
+    yield server
+    server.close()
 
 
 @pytest.fixture
@@ -253,8 +264,8 @@ def test_a_wrong_token_fails_with_a_clear_reason_and_the_domain_stays_unrouted(t
     row = Domain.objects.get(pk=domain.pk)
     assert row.verified_at is None and row.verification_checked_at is not None
     assert row.verification_error == (
-        f"http://{SHOP}/.well-known/tenant-domain/not-the-token-the-platform-serves answered 404, "
-        "not 200 with the token."
+        "HTTP: the token URL answered 404, not 200 with the token. "
+        f"TXT: no such name (NXDOMAIN): _tenant-domain.{SHOP}."
     )
     assert host_client(SHOP).get("/admin/login/").status_code == 404
 
@@ -288,7 +299,7 @@ def test_a_name_resolving_to_a_private_address_is_not_fetched(tenant, settings):
     domain = domains.add_custom_domain(tenant, "localhost.acme-example.test")
     domain.domain = "localhost"  # resolves to the loopback address, from /etc/hosts
     assert domains.verify_domain(domain) is False
-    assert domain.verification_error == "localhost resolves to no public address."
+    assert domain.verification_error.startswith("HTTP: localhost resolves to no public address. TXT: ")
 
 
 @pytest.mark.django_db(transaction=True)

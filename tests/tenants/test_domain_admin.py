@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from tenants import domains
 from tenants.models import Domain, Tenant
+from tests.dns_server import LocalDNSServer
 
 pytestmark = pytest.mark.django_db
 
@@ -81,14 +82,19 @@ def test_the_make_primary_action_refuses_a_pending_domain(tenant, admin_client):
 
 def test_the_verify_action_reports_why_a_domain_is_not_verified(tenant, admin_client, settings):
     settings.DOMAIN_VERIFICATION_CONNECT_TO = "127.0.0.1:9"  # nothing listens on the discard port
+    dns = LocalDNSServer()  # knows no TXT record
+    settings.DOMAIN_VERIFICATION_NAMESERVERS = dns.address
     domain = domains.add_custom_domain(tenant, SHOP)
-    response = admin_client.post(
-        LIST, {"action": "verify_selected", "_selected_action": [domain.pk]}, follow=True
-    )
+    try:
+        response = admin_client.post(
+            LIST, {"action": "verify_selected", "_selected_action": [domain.pk]}, follow=True
+        )
+    finally:
+        dns.close()
     # The admin capitalises its messages.
-    assert f"hop.acme-example.test is not verified: http://{SHOP}/.well-known/tenant-domain/" in (
-        response.content.decode()
-    )
+    page = response.content.decode()
+    assert "hop.acme-example.test is not verified: HTTP: the token URL could not be fetched" in page
+    assert f"TXT: no such name (NXDOMAIN): _tenant-domain.{SHOP}." in page
     assert Domain.objects.get(pk=domain.pk).verification_checked_at is not None
 
 

@@ -6,7 +6,8 @@ from tenants.models import Domain
 
 class DomainSerializer(serializers.ModelSerializer):
     """A domain as the operator sees it. The token is not a secret: the platform publishes it on
-    the domain itself, which is how verification works."""
+    the domain itself, or the domain's owner in a TXT record, which is how verification works;
+    ``instructions`` describes both ways."""
 
     id = serializers.UUIDField(source="public_id", read_only=True)
     verified = serializers.SerializerMethodField()

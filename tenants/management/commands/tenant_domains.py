@@ -8,7 +8,8 @@ from tenants.models import Domain
 
 class Command(BaseCommand):
     help = (
-        "A tenant's domains: list them, add a custom domain (unverified until its token is served on it), "
+        "A tenant's domains: list them, add a custom domain (unverified until its token is served on it "
+        "or published in a TXT record), "
         "verify one now, make a verified one primary, or remove a custom one."
     )
 
@@ -62,5 +63,7 @@ class Command(BaseCommand):
         self.stdout.write(f"{domain.domain}  {state}{primary}")
         if not domain.verified_at:
             self.stdout.write(f"  token: {domain.verification_token}")
+            url, txt = domains.verification_url(domain), domains.txt_record_name(domain)
+            self.stdout.write(f"  served at {url} or in a TXT record at {txt}")
             if domain.verification_error:
                 self.stdout.write(f"  last check: {domain.verification_error}")
