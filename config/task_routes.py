@@ -19,6 +19,7 @@ An explicit ``queue=`` given when sending wins over this routing (Celery merges 
 
 from fnmatch import fnmatchcase
 
+from celery import current_app
 from django.conf import settings
 
 EMAIL = "email"
@@ -45,11 +46,10 @@ def kind_of(task_name: str) -> str:
 
 def queue_name(kind: str) -> str:
     """The queue of ``kind`` in this process (see the module docstring)."""
-    from config.celery import app  # the router is imported while the app is configured
-
     if not getattr(settings, "TASK_QUEUES_FOLLOW_DEFAULT", False):
         return kind
-    base = app.conf.task_default_queue
+    # The app routing the task (config.celery's, the only one; not imported here, see pyproject).
+    base = current_app.conf.task_default_queue
     return base if kind == DEFAULT else f"{base}-{kind}"
 
 
