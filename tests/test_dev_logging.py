@@ -8,7 +8,9 @@ import pytest
 from django.conf import settings
 
 from config.quiet_tasks import QuietPeriodicTasks
+from tenant_apps.outbox.models import OutboxMessage
 from tenant_apps.outbox.tasks import recover_all_tenants
+from tests.outbox.rows import wait_for_status
 from tests.outbox.test_recovery import backdate, broker_down, queue_hello
 from tests.worker import publishing_to, wait_until
 
@@ -109,3 +111,24 @@ def test_a_routine_line_of_a_periodic_job_is_debug(level, shown):
         assert QuietPeriodicTasks().filter(other) is True and other.levelname == "INFO"
     finally:
         logger.setLevel(previous)
+
+
+def test_an_email_the_console_backend_prints_in_the_worker_is_info_not_a_warning(
+    start_worker, clean_outbox, email_settings, tenant
+):
+    # The console backend of a developer's machine, which writes each sent email to the worker's
+    # stdout; Celery logs a worker's stdout (at WARNING unless told otherwise).
+    worker = start_worker(
+        TP_TEST_POSTMARK_URL="",
+        EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend",
+        TP_TEST_WORKER_LOGLEVEL="INFO",
+    )
+    with publishing_to(worker.queue):
+        message = queue_hello(tenant)
+    wait_for_status("acme", message.public_id, OutboxMessage.Status.SENT)
+    log = worker.log_path.read_text()
+    # From the task's "received" line to its "succeeded" line: the email is printed in between.
+    printed = log[log.index("Task outbox.send_message[") :]
+    printed = printed[: printed.index("succeeded in")]
+    assert "To: ann@example.com" in printed and "Subject: Hello from Acme, Ann" in printed, log
+    assert {level_of(line) for line in printed.splitlines() if LEVEL.search(line)} <= {"info"}, printed
