@@ -687,11 +687,8 @@ if SENTRY_DSN:
     init_sentry(SENTRY_DSN, environment=SENTRY_ENVIRONMENT, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)
 
 # --- Debug toolbar and a quiet dev console (issue 12) --------------------------------------------
-# One line per 404 or error: Django's own "django" logger prints to the console when DEBUG and also
-# passes the record on to the root handler, which prints it again. Named here, it keeps no handler
-# of its own and its records reach the root handler once. runserver's access log (django.server)
-# goes there too (config/logs.py names it): structured, with the request id, like every line.
-LOGGING["loggers"]["django"] = {"level": "INFO"}
+# One line per 404 or error: config/logs.py gives Django's "django" logger no handler of its own
+# (its default one printed each of its lines a second time under DEBUG).
 # A worker's stdout (the console email backend prints each sent email) is logged at INFO, not at
 # Celery's default WARNING: a sent email is no warning.
 CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
