@@ -310,6 +310,14 @@ def test_web_branch_serves_the_projects_wsgi_application():
     assert callable(getattr(importlib.import_module(module), attribute))
 
 
+def test_web_branch_runs_gunicorn_with_a_config_file_the_image_holds():
+    # entrypoint.sh runs from the directory above platform/: /app in the image.
+    config = re.search(r"\bgunicorn\b.*--config\s+(\S+)", entrypoint_branches()["web"])
+    assert config, "the web branch names gunicorn's config file (platform/gunicorn.conf.py)"
+    in_image = PurePosixPath(last_instruction("WORKDIR")) / config.group(1)
+    assert repository_file_for(str(in_image)) == ROOT / config.group(1), f"the image has no {in_image}"
+
+
 def test_every_celery_invocation_names_the_projects_app_and_a_real_subcommand():
     invocations = re.findall(r"\bcelery\s+-A\s+(\S+)\s+(\w+)", text_of_container_files())
     assert {subcommand for _, subcommand in invocations} >= {"worker", "beat", "inspect"}
