@@ -45,6 +45,12 @@ def parse_args():
     parser.add_argument("--messages", type=int, default=500)
     parser.add_argument("--singles", type=int, default=30, help="messages sent one at a time on idle workers")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="tasks at once per worker: 1 = pool solo, more = pool threads",
+    )
     parser.add_argument("--baseline", action="store_true", help="no tenant cache, a connection per task")
     parser.add_argument("--rate", type=float, default=0.0, help="messages per second queued; 0 = no pacing")
     parser.add_argument("--profile", default="", help="write each worker's cProfile stats to <this>.<n>")
@@ -130,7 +136,9 @@ def main():
                 "config",
                 "worker",
                 "--pool",
-                "solo",
+                "solo" if args.concurrency == 1 else "threads",
+                "--concurrency",
+                str(args.concurrency),
                 "-Q",
                 ",".join(queues),
                 "--loglevel",
@@ -215,7 +223,8 @@ def main():
         rate = len(drained) / (max(s.accepted_at for s in drained) - resumed)
         mode = "baseline (no tenant cache, a connection per task)" if args.baseline else "default settings"
         print(f"mode:                {mode}")
-        print(f"workers:             {args.workers} (solo pool, one task at a time each)")
+        pool = "solo pool" if args.concurrency == 1 else f"threads pool, {args.concurrency} threads"
+        print(f"workers:             {args.workers} ({pool} each)")
         print(f"idle, one at a time: {len(idle)} messages, commit -> accepted {ms(idle)}")
         print(
             f"burst:               {len(burst)} accepted of {args.messages} "
