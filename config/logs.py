@@ -341,10 +341,15 @@ def bind_task_context(task_id=None, task=None, **kwargs):
     """``task_prerun``: the task's lines carry its id and name, and the request id and user id of
     what enqueued it. Connected after tenant-schemas-celery's schema switch, so the schema is the
     task's already."""
+    saved = structlog.contextvars.get_contextvars()
+    request = getattr(task, "request", None)
+    if getattr(request, "is_eager", False):
+        # Run in the caller's thread (``task.apply()``): its context comes back after the task.
+        request._log_saved_context = saved
     structlog.contextvars.clear_contextvars()
     context = _task_header(task, TASK_CONTEXT_HEADER)
     if not isinstance(context, dict):
-        context = {}
+        context = saved if getattr(request, "is_eager", False) else {}
     bound = {"task_id": task_id, "task_name": getattr(task, "name", None)}
     if request_id := valid_request_id(context.get("request_id")):
         bound["request_id"] = request_id
@@ -356,9 +361,13 @@ def bind_task_context(task_id=None, task=None, **kwargs):
     task_logger.debug("task started")
 
 
-def clear_task_context(**kwargs):
-    """``task_postrun``: nothing of this task shows on the worker's next lines."""
+def clear_task_context(task=None, **kwargs):
+    """``task_postrun``: nothing of this task shows on the worker's next lines (an eager task's
+    caller gets its own context back)."""
     structlog.contextvars.clear_contextvars()
+    saved = getattr(getattr(task, "request", None), "_log_saved_context", None)
+    if saved:
+        structlog.contextvars.bind_contextvars(**saved)
 
 
 def _task_header(task, name):
