@@ -104,7 +104,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_ready(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+def wait_ready(port: int, process: subprocess.Popen, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/-/health/", headers={"Host": BASE_DOMAIN, "X-Forwarded-Proto": "https"}

@@ -647,11 +647,13 @@ CELERY_BEAT_SCHEDULE["tenants-verify-pending-domains"] = {
 # /-/ready/ (tenants/readiness.py; README, "Health and readiness"). Every Redis round trip of the
 # probe gives up after this many milliseconds, so a probe answers even when Redis hangs.
 READY_REDIS_TIMEOUT_MS = env_int("READY_REDIS_TIMEOUT_MS", 500)
-# Each worker's consumer writes WORKER_HEARTBEAT_KEY (in the broker's Redis) this often; the probe
-# fails when none did within READY_WORKER_MAX_AGE_SECONDS (the key's expiry).
+# Each worker's consumer writes WORKER_HEARTBEAT_KEY:<queue> (in the broker's Redis) for each queue
+# it consumes, this often; the probe fails when a queue of READY_WORKER_QUEUES (by default every
+# queue of config/task_routes.py) had none within READY_WORKER_MAX_AGE_SECONDS (the key's expiry).
 WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 10)
 READY_WORKER_MAX_AGE_SECONDS = env_int("READY_WORKER_MAX_AGE_SECONDS", 60)
 WORKER_HEARTBEAT_KEY = env_str("WORKER_HEARTBEAT_KEY", "platform:worker-heartbeat")
+READY_WORKER_QUEUES = env_list("READY_WORKER_QUEUES", ["default", "email", "email_bulk", "bulk"])
 if READY_WORKER_MAX_AGE_SECONDS <= WORKER_HEARTBEAT_SECONDS:
     raise ImproperlyConfigured("READY_WORKER_MAX_AGE_SECONDS must be longer than WORKER_HEARTBEAT_SECONDS.")
 # How long a process reuses its reading of the public schema's applied migrations.

@@ -41,6 +41,7 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
         from tenants import readiness  # Django's apps are loaded by the time the consumer starts
 
         try:
-            readiness.record_heartbeat(consumer.hostname)
+            queues = [queue.name for queue in consumer.task_consumer.queues]
+            readiness.record_heartbeat(consumer.hostname, queues)
         except Exception as error:  # the next beat retries; the probe sees the gap
             logger.warning("worker heartbeat not recorded: %r", error)

@@ -1,17 +1,23 @@
 # gunicorn's settings for the web container: platform/entrypoint.sh runs
 #   gunicorn config.wsgi:application --config platform/gunicorn.conf.py
-# Chosen by bench/serving.py (bench/RESULTS.md, "Serving"): gunicorn's sync workers served the tenant
-# page as fast as granian and faster than gthread, with the lowest p99; granian measured no better.
+# Chosen by bench/serving.py (bench/RESULTS.md, "Serving"): gunicorn's gthread workers served the
+# most requests in three of four comparisons (tenant page and health, 2 and 5 workers), never far
+# behind; granian's WSGI server measured no better, its ASGI server far worse.
 # A settings file for gunicorn, not a module of the project: nothing imports it.
 import multiprocessing
 import os
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 
-# Processes, not threads: a page is mostly template rendering and Python, which threads of one
-# process take turns at (the GIL). gunicorn's rule of thumb, 2 x cores + 1, unless told.
+# Processes for the Python a page runs (threads of one process take turns at it), threads so a
+# worker waiting on PostgreSQL or Redis serves another request meanwhile. gunicorn's rule of thumb,
+# 2 x cores + 1 processes, unless told. Each thread keeps its own database connection
+# (DB_CONN_MAX_AGE): workers x threads connections per container.
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * multiprocessing.cpu_count() + 1)
-worker_class = "sync"
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "4"))
+# Idle connections from the proxy stay open this long: Caddy reuses them instead of reconnecting.
+keepalive = int(os.environ.get("WEB_KEEPALIVE", "5"))
 
 # A request still running after this is killed and its worker replaced: above every bound of a
 # request's own (the database's lock timeout, the cache's socket timeout), below the proxy's.

@@ -8,11 +8,12 @@ when a dependency hangs:
 - ``redis``: one round trip (PING and the heartbeat read, pipelined) to the broker's Redis, and a
   PING to the cache's Redis when that is another server or database, with a socket timeout of
   ``READY_REDIS_TIMEOUT_MS``.
-- ``worker``: a Celery worker wrote its heartbeat within ``READY_WORKER_MAX_AGE_SECONDS``. Every
-  worker's consumer sets one Redis key every ``WORKER_HEARTBEAT_SECONDS`` (``record_heartbeat``,
-  called by config/worker_heartbeat.py) with that age as its expiry: the probe reads one key
-  instead of broadcasting ``inspect ping`` and waiting for answers, and the age comes from Redis's
-  own clock (the key's remaining TTL), so clocks of web and worker hosts need not agree.
+- ``worker``: each queue of ``READY_WORKER_QUEUES`` has a consumer that wrote its heartbeat within
+  ``READY_WORKER_MAX_AGE_SECONDS``. Every worker's consumer sets one Redis key per queue it
+  consumes every ``WORKER_HEARTBEAT_SECONDS`` (``record_heartbeat``, called by
+  config/worker_heartbeat.py) with that age as its expiry: the probe reads a key per queue instead
+  of broadcasting ``inspect ping`` and waiting for answers, and the age comes from Redis's own
+  clock (the key's remaining TTL), so clocks of web and worker hosts need not agree.
 - ``migrations``: every leaf of the migration graph on disk is recorded in the public schema's
   ``django_migrations``. Tenant schemas that lag belong to the tenant migration runner, not to
   readiness: a release migrates public first, then the tenants. The graph is read from disk once
@@ -60,9 +61,17 @@ def broker_client() -> redis.Redis:
     return _client(settings.CELERY_BROKER_URL, settings.READY_REDIS_TIMEOUT_MS)
 
 
-def record_heartbeat(worker_name: str) -> None:
-    """Say that ``worker_name`` is alive and consuming: the key lives READY_WORKER_MAX_AGE_SECONDS."""
-    broker_client().set(settings.WORKER_HEARTBEAT_KEY, worker_name, ex=settings.READY_WORKER_MAX_AGE_SECONDS)
+def heartbeat_key(queue: str) -> str:
+    return f"{settings.WORKER_HEARTBEAT_KEY}:{queue}"
+
+
+def record_heartbeat(worker_name: str, queues: list[str]) -> None:
+    """Say that ``worker_name`` is alive and consuming ``queues``: each key lives
+    READY_WORKER_MAX_AGE_SECONDS."""
+    pipe = broker_client().pipeline(transaction=False)
+    for queue in queues:
+        pipe.set(heartbeat_key(queue), worker_name, ex=settings.READY_WORKER_MAX_AGE_SECONDS)
+    pipe.execute()
 
 
 def _ms(started: float) -> float:
@@ -89,9 +98,12 @@ def check_redis_and_worker() -> tuple[dict, dict]:
     started = time.perf_counter()
     max_age = settings.READY_WORKER_MAX_AGE_SECONDS
     try:
+        queues = list(settings.READY_WORKER_QUEUES)
         pipe = broker_client().pipeline(transaction=False)
-        pipe.ping().get(settings.WORKER_HEARTBEAT_KEY).pttl(settings.WORKER_HEARTBEAT_KEY)
-        _, worker_name, ttl_ms = pipe.execute()
+        pipe.ping()
+        for queue in queues:
+            pipe.pttl(heartbeat_key(queue))
+        ttls_ms = pipe.execute()[1:]
         cache_url = settings.CACHES["default"]["LOCATION"]
         if _redis_url(cache_url) != _redis_url(settings.CELERY_BROKER_URL):
             _client(cache_url, settings.READY_REDIS_TIMEOUT_MS).ping()
@@ -100,10 +112,13 @@ def check_redis_and_worker() -> tuple[dict, dict]:
         reason = f"unreachable ({type(error).__name__})"
         return _failure(started, reason), {"ok": False, "reason": "not checked: Redis is unreachable"}
     redis_check = {"ok": True, "ms": _ms(started)}
-    if worker_name is None or ttl_ms < 0:
-        return redis_check, {"ok": False, "reason": f"no worker heartbeat in the last {max_age} s"}
-    age = max(0.0, max_age - ttl_ms / 1000)
-    return redis_check, {"ok": True, "age_seconds": round(age, 1)}
+    # PTTL is -2 for a missing key (no heartbeat within its expiry), -1 for one without expiry.
+    silent = [queue for queue, ttl_ms in zip(queues, ttls_ms, strict=True) if ttl_ms < 0]
+    if silent:
+        reason = f"no worker heartbeat in the last {max_age} s for: {', '.join(silent)}"
+        return redis_check, {"ok": False, "reason": reason}
+    oldest = max((max_age - ttl_ms / 1000 for ttl_ms in ttls_ms), default=0.0)
+    return redis_check, {"ok": True, "age_seconds": round(max(0.0, oldest), 1)}
 
 
 @functools.cache

@@ -43,6 +43,11 @@ CACHES["default"]["KEY_PREFIX"] = f"tp-test-{RUN_ID}"
 # Workers of this run say they are alive under a key of this run (deleted with its queues), so
 # /-/ready/ in a test sees this run's workers only. A test's own worker may be given another.
 WORKER_HEARTBEAT_KEY = os.environ.get("WORKER_HEARTBEAT_KEY") or f"tests-{RUN_ID}:worker-heartbeat"
+# The queues /-/ready/ wants a consumer for: this run's (config/task_routes.py, "<default>-<kind>").
+READY_WORKER_QUEUES = [
+    CELERY_TASK_DEFAULT_QUEUE if kind == "default" else f"{CELERY_TASK_DEFAULT_QUEUE}-{kind}"
+    for kind in ("default", "email", "email_bulk", "bulk")
+]
 # A worker task waiting on a row or table lock the test thread holds would wait for as long as the
 # test does, and a test waiting for that task would then time out instead of failing clearly.
 # Bounded, such a wait fails the task, which the outbox's retry and recovery then handle.

@@ -83,8 +83,18 @@ def test_ready_answers_503_naming_the_worker_when_no_worker_has_written_a_heartb
     settings.WORKER_HEARTBEAT_KEY = f"tests-no-worker-{uuid.uuid4().hex}"
     response = root_client.get("/-/ready/")
     assert response.status_code == 503
+    max_age = settings.READY_WORKER_MAX_AGE_SECONDS
+    queues = ", ".join(settings.READY_WORKER_QUEUES)
+    assert failed(response) == {"worker": f"no worker heartbeat in the last {max_age} s for: {queues}"}
+
+
+def test_ready_names_a_queue_that_no_worker_consumes(db, root_client, settings, celery_worker):
+    settings.READY_WORKER_QUEUES = [*celery_worker.queues, "nobody-consumes-this"]
+    response = root_client.get("/-/ready/")
+    assert response.status_code == 503
+    max_age = settings.READY_WORKER_MAX_AGE_SECONDS
     assert failed(response) == {
-        "worker": f"no worker heartbeat in the last {settings.READY_WORKER_MAX_AGE_SECONDS} s"
+        "worker": f"no worker heartbeat in the last {max_age} s for: nobody-consumes-this"
     }
 
 
@@ -95,11 +105,14 @@ def test_ready_fails_on_the_worker_once_the_only_worker_stopped(db, root_client,
     worker = start_worker(
         WORKER_HEARTBEAT_KEY=key, WORKER_HEARTBEAT_SECONDS="1", READY_WORKER_MAX_AGE_SECONDS="2"
     )
+    settings.READY_WORKER_QUEUES = worker.queues
     assert root_client.get("/-/ready/").status_code == 200
 
     worker.stop()
     response = wait_until(lambda: (r := root_client.get("/-/ready/")).status_code == 503 and r, timeout=10)
-    assert failed(response) == {"worker": "no worker heartbeat in the last 2 s"}
+    assert failed(response) == {
+        "worker": f"no worker heartbeat in the last 2 s for: {', '.join(worker.queues)}"
+    }
 
 
 def test_ready_answers_503_naming_migrations_when_the_public_schema_lacks_one(db, root_client):

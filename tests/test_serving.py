@@ -45,6 +45,7 @@ def get(port: int, path: str):
 
 
 def test_the_web_command_serves_readiness_with_production_settings(celery_worker, db):
+    # `db`: the settings' NAME is then the test database's, which the server must use.
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "EMAIL_PROVIDER")},
@@ -53,8 +54,9 @@ def test_the_web_command_serves_readiness_with_production_settings(celery_worker
         "DATABASE_URL": database_url(connection.settings_dict),
         "REDIS_URL": settings.REDIS_URL,
         "CACHE_URL": settings.CACHES["default"]["LOCATION"],
-        # The suite's worker says it is alive under the run's key.
+        # The suite's worker says it is alive under the run's key, for the run's queues.
         "WORKER_HEARTBEAT_KEY": settings.WORKER_HEARTBEAT_KEY,
+        "READY_WORKER_QUEUES": ",".join(settings.READY_WORKER_QUEUES),
         "PORT": str(port),
         "WEB_CONCURRENCY": "2",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
