@@ -7,6 +7,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 from tenants import readiness
 
@@ -41,6 +42,7 @@ def health(request):
 
 
 @never_cache
+@require_safe
 def ready(request):
     """Readiness for load balancers and compose (tenants/readiness.py): 200 when every check passes,
     503 naming the failed ones. The root domain only: it says whether this process may take

@@ -137,3 +137,8 @@ def test_ready_is_exempt_from_the_https_redirect_of_production(db, root_client, 
     # Probes come from inside the network over plain HTTP: answered, not redirected.
     assert root_client.get("/-/health/").status_code == 200
     assert root_client.get("/-/ready/").status_code != 301
+
+
+def test_ready_answers_only_get_and_head(db, root_client):
+    assert root_client.post("/-/ready/").status_code == 405
+    assert root_client.head("/-/ready/").status_code in (200, 503)
