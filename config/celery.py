@@ -12,6 +12,7 @@ import logging
 import os
 
 from celery.exceptions import Ignore
+from celery.signals import task_postrun
 from django.db import connections
 from tenant_schemas_celery.app import CeleryApp, get_schema_name_from_task
 from tenant_schemas_celery.task import TenantTask
@@ -61,3 +62,13 @@ app.autodiscover_tasks()
 app.steps["consumer"].add(WorkerHeartbeat)
 # Periodic jobs' routine "sent/received/succeeded" lines at DEBUG (config/quiet_tasks.py).
 quiet_tasks.install()
+
+
+@task_postrun.connect(dispatch_uid="platform_close_broken_connections")
+def close_broken_connections(**kwargs):
+    """With CELERY_DB_REUSE_MAX (settings) Celery keeps a task's database connection for the next
+    ones; a connection that failed during this task (the database restarted) is checked and closed
+    now, so the next task reconnects instead of failing on it too. No query when nothing failed."""
+    for conn in connections.all(initialized_only=True):
+        if conn.errors_occurred:
+            conn.close_if_unusable_or_obsolete()

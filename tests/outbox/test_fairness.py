@@ -8,7 +8,7 @@ not seconds, so a loaded machine slows a test down without failing it.
 import json
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django_tenants.utils import tenant_context
 from redis import Redis
 
@@ -182,3 +182,35 @@ def test_transactional_and_bulk_send_tasks_land_on_their_own_queues_in_the_broke
         for key in client.scan_iter(match=f"*{base}*"):
             client.delete(key)
         client.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_whose_reused_database_connection_died_reconnects_after_one_failed_task(
+    outbox, start_worker, tenant
+):
+    # Connections reused across tasks (CELERY_DB_REUSE_MAX), as in production.
+    worker = start_worker(DB_CONN_MAX_AGE="60")
+    with publishing_to(worker.queue):
+        with tenant_context(tenant):
+            first = queue_email(["ann@example.com"], "outboxtest/hello", {"name": "Ann"})
+        wait_for_status("acme", first.public_id, Status.SENT)
+        # The database restarts, as far as this worker can tell: its session is ended.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                [worker.name],
+            )
+        wait_until(lambda: worker.database_sessions() == 0)
+
+        with tenant_context(tenant):
+            unlucky = queue_email(["bob@example.com"], "outboxtest/hello", {"name": "Bob"})
+        worker.ping()  # its task ran, and failed on the dead connection
+        with tenant_context(tenant):
+            after = queue_email(["cy@example.com"], "outboxtest/hello", {"name": "Cy"})
+
+        wait_for_status("acme", after.public_id, Status.SENT)
+    # The unlucky row was never claimed: it waits, queued, for the recovery job (not lost).
+    assert (row("acme", unlucky.public_id).status, row("acme", unlucky.public_id).attempts) == (
+        Status.QUEUED,
+        0,
+    )
