@@ -120,7 +120,13 @@ def provision_tenant(
             # fails there, before touching the pool. The schema comes next, from a spare, the
             # template image or migrations (tenants.pool), in this same transaction.
             tenant.auto_create_schema = False
-            tenant.save(verbosity=0)
+            try:
+                tenant.save(verbosity=0)
+            except ValidationError as exc:
+                # django-tenants' own check of the schema name found a row that a concurrent
+                # provisioning of this slug committed since free_schema_name() looked: the same
+                # lost race as the unique key below, said as a field error like it.
+                raise IntegrityError(exc.messages[0]) from exc
             tenant.schema_path = pool.create_tenant_schema(
                 tenant.schema_name, lambda: tenant.create_schema(verbosity=0)
             )

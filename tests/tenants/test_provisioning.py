@@ -93,6 +93,20 @@ def test_a_taken_slug_is_a_validation_error_not_a_database_error(tenant):
     assert excinfo.value.message_dict == {"slug": ["The slug 'acme' is already taken."]}
 
 
+def test_a_slug_committed_by_a_concurrent_provisioning_after_the_checks_is_a_field_error(monkeypatch):
+    """The race of twenty concurrent signups, made deterministic: another provisioning of the slug
+    commits after this one's checks (check_new_tenant, free_schema_name) passed."""
+    services.provision_tenant("rushed", "Rushed", "first@rushed.test")
+    monkeypatch.setattr(services, "check_new_tenant", lambda *args: None)
+    monkeypatch.setattr(services, "free_schema_name", lambda slug: "rushed")
+
+    with pytest.raises(ValidationError) as refused:
+        services.provision_tenant("rushed", "Rushed again", "second@rushed.test")
+
+    assert refused.value.message_dict == {"slug": ["The slug 'rushed' is already taken."]}
+    assert Tenant.objects.filter(slug="rushed").count() == 1
+
+
 def test_bad_input_is_reported_field_by_field():
     with pytest.raises(ValidationError) as excinfo:
         services.provision_tenant("www", "", "not-an-email")
