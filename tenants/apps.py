@@ -7,7 +7,8 @@ class TenantsConfig(AppConfig):
 
     def ready(self):
         # Connects the receiver that deletes an export's archive with its row (tenants.exports).
-        from tenants import exports  # noqa: F401
-
         # Connects the Celery signal receivers that time tasks, in the worker (tenants.metrics).
-        from tenants import metrics  # noqa: F401
+        from tenants import (
+            exports,  # noqa: F401
+            metrics,  # noqa: F401
+        )

@@ -138,7 +138,9 @@ class Command(BaseCommand):
             # One worker consuming every queue (config/task_routes.py), not compose's one per queue:
             # a laptop needs no isolation between kinds of work, and each worker costs ~100 MB.
             queues = ",".join(all_queue_names())
-            manager.add_process("worker", f"{celery} worker --loglevel=INFO --concurrency=2 -Q {queues}", **where)
+            manager.add_process(
+                "worker", f"{celery} worker --loglevel=INFO --concurrency=2 -Q {queues}", **where
+            )
             manager.add_process("beat", f"{celery} beat --loglevel=INFO --schedule {schedule}", **where)
         manager.loop()
         # 130/143 are Ctrl-C and SIGTERM: a normal way to stop, not a failure.
