@@ -1,49 +1,18 @@
 """A person in headless Chromium: sign in on acme, create a project and a task for the member,
 comment, and find the assignment email in the outbox. Screenshots go to tests/artifacts/."""
 
-import shutil
-from pathlib import Path
-
 import pytest
-from django.db import connections
 from django_tenants.utils import tenant_context
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+from tests.browser import ARTIFACTS, browser_test, chromium_page
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine (apt-get install chromium)"),
-]
+pytestmark = browser_test
 
 
 @pytest.fixture
 def browser_page(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop running in this thread; the test's own ORM calls
-    # (checking the outbox) are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1100, "height": 800})
+    with chromium_page(monkeypatch, 1100, 800) as page:
         yield page
-        browser.close()
-        # Inside Playwright's event loop the ORM gets connections of their own (asgiref's context-local
-        # storage), which nothing else closes: left open, the test database could not be dropped.
-        connections.close_all()
 
 
 @pytest.fixture

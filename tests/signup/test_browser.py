@@ -1,52 +1,20 @@
 """A person in headless Chromium signs their company up on the root domain and lands, signed in, in
 the new workspace on its own subdomain. Screenshots go to tests/artifacts/."""
 
-import shutil
-from pathlib import Path
-
 import pytest
-from django.db import connections
 from playwright.sync_api import expect
 
 from tenants.models import Tenant
+from tests.browser import ARTIFACTS, browser_test, chromium_page
 from tests.signup.conftest import PASSWORD
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine (apt-get install chromium)"),
-]
+pytestmark = browser_test
 
 
 @pytest.fixture
 def browser_page(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop running in this thread; the test's own ORM calls
-    # are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1100, "height": 900})
+    with chromium_page(monkeypatch, 1100, 900) as page:
         yield page
-        browser.close()
-        # Connections the ORM opened inside Playwright's event loop are closed here, or the test
-        # database could not be dropped.
-        connections.close_all()
 
 
 def test_a_person_signs_their_company_up_and_lands_signed_in_on_its_subdomain(
