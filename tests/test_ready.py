@@ -115,9 +115,11 @@ def test_ready_fails_on_the_worker_once_the_only_worker_stopped(db, root_client,
     }
 
 
-def test_ready_answers_503_naming_migrations_when_the_public_schema_lacks_one(db, root_client):
+def test_ready_answers_503_naming_migrations_when_the_public_schema_lacks_one(db, root_client, celery_worker):
+    # The session worker keeps its heartbeat fresh, so the migration is the only check that fails
+    # (without it, the worker check fails too when no worker test ran in the last minute).
     app, name, _ = next(leaf for leaf in readiness.migration_leaves() if leaf[0] == "outbox")
-    assert root_client.get("/-/ready/").json()["checks"]["migrations"]["ok"]
+    assert root_client.get("/-/ready/").status_code == 200
     with connection.cursor() as cursor:  # rolled back with the test's transaction
         cursor.execute(
             f"DELETE FROM {get_public_schema_name()}.django_migrations WHERE app = %s AND name = %s",
