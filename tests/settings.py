@@ -35,6 +35,10 @@ TASK_QUEUES_FOLLOW_DEFAULT = True
 # A test template that is bulk mail (tests/outbox/test_fairness.py).
 OUTBOX_BULK_TEMPLATES = [*OUTBOX_BULK_TEMPLATES, "outboxtest/newsletter"]  # noqa: F405
 
+# No per-process copy of host lookups (tenants/host_cache.py): workers change tenants and domains in
+# other processes, and tests read the change at once. tests/tenants/test_host_local_copy.py turns
+# it on.
+TENANT_HOST_LOCAL_SECONDS = 0
 # Fast hashing: the suite creates many users; production hashers are tested by Django itself.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The suite deletes its own keys between tests (tests/conftest.py), found by this prefix; it never
