@@ -1,9 +1,13 @@
-"""Which tenants are busiest: requests per tenant, counted in Redis, for the global admin.
+"""Which tenants are busiest: requests and emails per tenant, counted in Redis, for the global admin.
 
 Metrics carry no tenant label (tenants.metrics), so "who is sending all this traffic" is answered
 here instead. Each web process adds up its tenant-host requests in memory and, at most every
 TENANT_ACTIVITY_FLUSH_SECONDS, adds them to Redis sorted sets (``ZINCRBY``, one pipeline for the
-whole batch): no database write and no Redis round trip per request. The sets are time buckets
+whole batch): no database write and no Redis round trip per request. Workers count the emails
+they send and fail the same way (``count(EMAILS_SENT, schema)``), flushed at once: a worker may sit
+idle for hours after its last message, and one pipeline beside a provider's HTTP call costs
+nothing. Reading the busiest tenants never reads a tenant's schema, so it costs the same at
+10,000 tenants as at 10. The sets are time buckets
 that expire on their own: 5-minute buckets answer "the last hour" (the current bucket and the 11
 before it), hourly buckets "the last 24 hours"; a panel is one ``ZUNIONSTORE`` + ``ZREVRANGE`` in
 a single transaction, whatever the number of tenants. Counts are of schemas (stable across a
@@ -36,6 +40,13 @@ class Window:
 
 WINDOWS = {"hour": Window(300, 12), "day": Window(3600, 24)}
 
+# What is counted: requests to a tenant's hosts, and its emails as the provider accepted or the
+# outbox gave up on them.
+REQUESTS = "requests"
+EMAILS_SENT = "emails_sent"
+EMAILS_FAILED = "emails_failed"
+KINDS = (REQUESTS, EMAILS_SENT, EMAILS_FAILED)
+
 _pending: Counter = Counter()
 _lock = threading.Lock()
 _last_flush = time.monotonic()
@@ -56,20 +67,26 @@ def _prefix() -> str:
     return f"activity:{settings.CACHES['default'].get('KEY_PREFIX', '')}"
 
 
-def _key(window: Window, bucket: int) -> str:
-    return f"{_prefix()}:requests:{window.bucket_seconds}:{bucket}"
+def _key(kind: str, window: Window, bucket: int) -> str:
+    return f"{_prefix()}:{kind}:{window.bucket_seconds}:{bucket}"
 
 
-def count_request(schema: str) -> None:
-    """Count one request to the tenant of ``schema``; flushed with the others when due."""
+def count(kind: str, schema: str, *, at_once: bool = False) -> None:
+    """Count one ``kind`` (REQUESTS, EMAILS_SENT, EMAILS_FAILED) for the tenant of ``schema``;
+    flushed with the others when due, or now with ``at_once``."""
     global _last_flush
     with _lock:
-        _pending[schema] += 1
-        due = time.monotonic() - _last_flush >= settings.TENANT_ACTIVITY_FLUSH_SECONDS
+        _pending[kind, schema] += 1
+        due = at_once or time.monotonic() - _last_flush >= settings.TENANT_ACTIVITY_FLUSH_SECONDS
         if due:
             _last_flush = time.monotonic()
     if due:
         flush()
+
+
+def count_request(schema: str) -> None:
+    """Count one request to the tenant of ``schema``; flushed with the others when due."""
+    count(REQUESTS, schema)
 
 
 def flush(now: float | None = None) -> None:
@@ -83,26 +100,34 @@ def flush(now: float | None = None) -> None:
     try:
         pipe = client().pipeline(transaction=False)
         for window in WINDOWS.values():
-            key = _key(window, int(now // window.bucket_seconds))
-            for schema, n in batch.items():
-                pipe.zincrby(key, n, schema)
-            # Kept until the last window that includes it has moved past it.
-            pipe.expire(key, window.bucket_seconds * (window.buckets + 1))
+            bucket = int(now // window.bucket_seconds)
+            for kind in {kind for kind, _schema in batch}:
+                key = _key(kind, window, bucket)
+                for (counted, schema), n in batch.items():
+                    if counted == kind:
+                        pipe.zincrby(key, n, schema)
+                # Kept until the last window that includes it has moved past it.
+                pipe.expire(key, window.bucket_seconds * (window.buckets + 1))
         pipe.execute()
     except redis.RedisError:
-        logger.warning("tenant activity: %d request counts dropped, Redis failed", sum(batch.values()))
+        logger.warning("tenant activity: %d counts dropped, Redis failed", sum(batch.values()))
 
 
 atexit.register(flush)
 
 
 def top_tenants_by_requests(window: str = "hour", limit: int = 10, now: float | None = None):
-    """``[(schema, requests)]``, busiest first, over the window ("hour" or "day"): one Redis
-    transaction. Raises redis.RedisError when Redis is down (the page says so)."""
+    """``[(schema, requests)]``, busiest first, over the window ("hour" or "day")."""
+    return top_tenants(REQUESTS, window, limit, now)
+
+
+def top_tenants(kind: str, window: str = "hour", limit: int = 10, now: float | None = None):
+    """``[(schema, count)]`` of ``kind``, busiest first, over the window ("hour" or "day"): one
+    Redis transaction. Raises redis.RedisError when Redis is down (the page says so)."""
     spec = WINDOWS[window]
     now = time.time() if now is None else now
     current = int(now // spec.bucket_seconds)
-    keys = [_key(spec, bucket) for bucket in range(current - spec.buckets + 1, current + 1)]
+    keys = [_key(kind, spec, bucket) for bucket in range(current - spec.buckets + 1, current + 1)]
     scratch = f"{_prefix()}:top:{uuid.uuid4().hex}"
     pipe = client().pipeline(transaction=True)
     pipe.zunionstore(scratch, keys)

@@ -1,17 +1,15 @@
 """The global admin's "Platform activity" page: the busiest tenants by requests and by emails.
 
-Each panel is one call answering for every tenant at once (a Redis transaction for requests, one
-statement across schemas for emails; settings.TENANT_TOP_PANELS names the apps' panels, since the
-tenancy core imports no app), and the page names the tenants of all panels with one query.
+Each panel is one Redis transaction answering for every tenant at once (tenants/activity.py: web
+processes count requests, workers count the emails they send and fail), and the page names the
+tenants of all panels with one query.
 """
 
 import logging
 
 import redis
-from django.conf import settings
 from django.contrib import admin
 from django.template.response import TemplateResponse
-from django.utils.module_loading import import_string
 
 from tenants import activity
 from tenants.models import Tenant
@@ -24,9 +22,13 @@ TOP = 10
 def panels() -> list[tuple[str, object]]:
     """(heading, ``f(limit) -> [(schema, count)]``) for each panel, requests first."""
     return [
-        ("Requests, last hour", lambda limit: activity.top_tenants_by_requests("hour", limit)),
-        ("Requests, last 24 h", lambda limit: activity.top_tenants_by_requests("day", limit)),
-        *((heading, import_string(path)) for heading, path in settings.TENANT_TOP_PANELS),
+        ("Requests, last hour", lambda limit: activity.top_tenants(activity.REQUESTS, "hour", limit)),
+        ("Requests, last 24 h", lambda limit: activity.top_tenants(activity.REQUESTS, "day", limit)),
+        ("Emails sent, last 24 h", lambda limit: activity.top_tenants(activity.EMAILS_SENT, "day", limit)),
+        (
+            "Emails failed, last 24 h",
+            lambda limit: activity.top_tenants(activity.EMAILS_FAILED, "day", limit),
+        ),
     ]
 
 

@@ -6,7 +6,6 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 
 from tenant_apps.outbox.models import OutboxMessage
-from tenants.models import Tenant
 from tenants.services import query_each_schema
 
 # Worst first: what an operator scans the column for.
@@ -47,15 +46,3 @@ def email_counts_html(counts: dict[str, int] | None) -> str:
             for status, n in counts.items()
         ),
     )
-
-
-def top_senders(limit: int = 10, hours: int = 24) -> list[tuple[str, int]]:
-    """``[(schema, emails)]``: the tenants that created the most emails in the last ``hours``,
-    busiest first, counted in every live tenant's schema in one statement (TENANT_TOP_PANELS)."""
-    since = timezone.now() - timedelta(hours=hours)
-    schemas = Tenant.objects.exclude(status=Tenant.Status.DELETED).values_list("schema_name", flat=True)
-    rows = query_each_schema(
-        list(schemas), OutboxMessage._meta.db_table, "count(*)", "WHERE created_at > %s", [since]
-    )
-    busiest = sorted(((schema, n) for schema, n in rows if n), key=lambda row: (-row[1], row[0]))
-    return busiest[:limit]

@@ -19,7 +19,8 @@ have the email), never go back to ``queued`` as if nothing had been sent.
 
 Before the claim, the tenant must be active: a suspended tenant's rows stay ``queued`` untouched
 (no attempt spent) until it is reactivated, and a task that finds no tenant at all (its schema is
-gone, or it runs in public) does nothing.
+gone) does nothing. The public schema's rows are the platform's own emails
+(``services.queue_platform_email``): no tenant's status holds them.
 
 A sensitive row's secrets are filled into the bodies here, in the email handed to the provider,
 and the row's copy of them is wiped when it reaches ``sent`` or ``failed``; a row that goes back
@@ -46,6 +47,7 @@ from tenant_apps.outbox import metrics, pacing
 from tenant_apps.outbox.models import OutboxMessage
 from tenant_apps.outbox.sensitive import MissingSecret, scrub
 from tenant_apps.outbox.services import enqueue_send, is_bulk
+from tenants import activity
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -111,16 +113,18 @@ def claim(message_id: int) -> OutboxMessage | None:
     table = connection.ops.quote_name(OutboxMessage._meta.db_table)
     quote = connection.ops.quote_name
     tenants = f"{quote(get_public_schema_name())}.{quote(Tenant._meta.db_table)}"
+    params = [Status.SENDING, now, message_id, Status.QUEUED, now + CLOCK_SKEW]
+    if connection.schema_name == get_public_schema_name():
+        active = ""  # the platform's own emails: no tenant to be active
+    else:
+        active = f"AND EXISTS (SELECT 1 FROM {tenants} WHERE schema_name = %s AND status = %s) "
+        params += [connection.schema_name, Tenant.Status.ACTIVE]
     rows = list(
         OutboxMessage.objects.raw(
             f"UPDATE {table} SET status = %s, attempts = attempts + 1, updated_at = %s "
-            f"WHERE id = %s AND status = %s AND next_attempt_at <= %s "
-            f"AND EXISTS (SELECT 1 FROM {tenants} WHERE schema_name = %s AND status = %s) "
+            f"WHERE id = %s AND status = %s AND next_attempt_at <= %s {active}"
             f"RETURNING *",
-            [
-                *(Status.SENDING, now, message_id, Status.QUEUED, now + CLOCK_SKEW),
-                *(connection.schema_name, Tenant.Status.ACTIVE),
-            ],
+            params,
         )
     )
     return rows[0] if rows else None
@@ -206,7 +210,7 @@ def sending_refused() -> str | None:
     """Why the current schema's rows must not leave now, or None when its tenant is active."""
     schema = connection.schema_name
     if schema == get_public_schema_name():
-        return "no tenant: the task runs in the public schema"
+        return None  # the platform's own outbox
     status = Tenant.objects.filter(schema_name=schema).values_list("status", flat=True).first()
     if status is None:
         return f"no tenant has the schema {schema}"
@@ -216,10 +220,8 @@ def sending_refused() -> str | None:
 
 
 def deliver_message(message_id: int) -> str:
-    """Claim, submit and record one row of the current schema. Returns what happened, for logs."""
-    if connection.schema_name == get_public_schema_name():
-        logger.info("outbox message %s not sent: no tenant: the task runs in the public schema", message_id)
-        return "held"
+    """Claim, submit and record one row of the current schema (a tenant's, or the public one's
+    for the platform's own emails). Returns what happened, for logs."""
     message = claim(message_id)
     if message is None:
         # Rare: say why (one more query). Unclaimed, a held row keeps its status and attempts;
@@ -273,6 +275,7 @@ def mark_sent(message: OutboxMessage, provider_id: str) -> None:
         secret_values={},
     )
     metrics.count(message.template, "sent")
+    _count_for_tenant(activity.EMAILS_SENT)
 
 
 def describe_error(exc: BaseException, email) -> str:
@@ -311,4 +314,12 @@ def record_failure(message: OutboxMessage, exc: BaseException, error: str) -> st
     )
     logger.warning("outbox message %s failed after %d attempt(s): %s", message.id, message.attempts, error)
     metrics.count(message.template, "failed")
+    _count_for_tenant(activity.EMAILS_FAILED)
     return "failed"
+
+
+def _count_for_tenant(kind: str) -> None:
+    """Count the email for the busiest-tenants panels; the platform's own emails (the public
+    schema's outbox) are no tenant's."""
+    if connection.schema_name != get_public_schema_name():
+        activity.count(kind, connection.schema_name, at_once=True)
