@@ -17,6 +17,13 @@ reactivated (``release_queued`` then sends them at once). Sending itself is in
 the broker by name), so the three modules depend one way: tasks -> sending -> services.
 
 Emails with one-time links are *sensitive* (``secrets=``): see ``tenant_apps.outbox.sensitive``.
+
+The platform's own emails (to a visitor of the root domain, about no one tenant: "your
+workspaces") go through ``queue_platform_email`` into the *public* schema's outbox: the app is in
+SHARED_APPS as well as TENANT_APPS, so the public schema has its own table, and the same send
+task, claim, retries, recovery and webhooks serve it (a task enqueued there runs in public). Not
+a tenant's outbox: its owners and admins read theirs, and an email listing every workspace of an
+address must not show up in one of them.
 """
 
 import contextvars
@@ -147,12 +154,39 @@ def queue_email(
     if not to:
         raise ValueError("an email needs at least one recipient")
     secrets = dict(secrets or {})
-    placeholders = sensitive.placeholders_for(secrets)
     for name, value in secrets.items():
         if not sensitive.NAME_RE.fullmatch(name) or not isinstance(value, str) or not value:
             raise ValueError(f"secret {name!r}: a name like a variable and a non-empty string value")
     tenant = _current_tenant()
-    subject, text, html = render_email(template, {"tenant": tenant, **context, **placeholders})
+    return _queue(
+        to,
+        template,
+        {"tenant": tenant, **context},
+        from_email=sender_for(tenant),
+        reply_to=reply_to or tenant.email_reply_to or "",
+        secrets=secrets,
+        renew=renew,
+    )
+
+
+def queue_platform_email(to: list[str], template: str, context: dict) -> OutboxMessage:
+    """``queue_email`` for the platform's own emails, in the public schema's outbox (see the
+    module's docstring): from DEFAULT_FROM_EMAIL, no tenant's brand, no secrets (none of the
+    platform's emails carries a one-time link). Raises RuntimeError outside the public schema, so
+    a tenant's email never lands in the platform's outbox by mistake."""
+    if connection.schema_name != get_public_schema_name():
+        raise RuntimeError("queue_platform_email runs in the public schema, not in a tenant's.")
+    if isinstance(to, str):
+        to = [to]
+    if not to:
+        raise ValueError("an email needs at least one recipient")
+    return _queue(to, template, dict(context), from_email=settings.DEFAULT_FROM_EMAIL, reply_to="")
+
+
+def _queue(to, template, context, *, from_email, reply_to, secrets=None, renew=None) -> OutboxMessage:
+    secrets = dict(secrets or {})
+    placeholders = sensitive.placeholders_for(secrets)
+    subject, text, html = render_email(template, {**context, **placeholders})
     for name, value in secrets.items():
         if placeholders[name] not in text:
             raise ValueError(f"the text part of {template} does not use the secret {name!r}")
@@ -170,8 +204,8 @@ def queue_email(
     with transaction.atomic():
         message = OutboxMessage.objects.create(
             to=list(to),
-            from_email=sender_for(tenant),
-            reply_to=reply_to or tenant.email_reply_to or "",
+            from_email=from_email,
+            reply_to=reply_to,
             template=template,
             subject=subject,
             body_text=text,

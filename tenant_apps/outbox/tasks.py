@@ -26,7 +26,10 @@ def recover_stalled() -> dict:
 
 @app.task(name="outbox.recover_all_tenants", ignore_result=True)
 def recover_all_tenants() -> int:
-    """Beat's entry point, in the public schema: one ``recover_stalled`` per active tenant."""
+    """Beat's entry point, in the public schema: one ``recover_stalled`` per active tenant, and the
+    public schema's own outbox (the platform's emails) recovered right here. Returns how many
+    tenants it fanned out to."""
+    services.recover_stalled()
     return for_each_active_tenant(recover_stalled)
 
 

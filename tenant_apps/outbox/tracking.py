@@ -207,7 +207,9 @@ def on_tracking_event(sender, event, esp_name, **kwargs):
     message_id = _text(event.message_id, "message id")
     outbox_id = outbox_id_of(event)
     reason = " ".join(_text(part, "description", 2000) for part in (event.reject_reason, event.description))
-    if schema in (None, get_public_schema_name()) or not Tenant.objects.filter(schema_name=schema).exists():
+    # The public schema has an outbox too: the platform's own emails (services.queue_platform_email).
+    known = schema == get_public_schema_name() or Tenant.objects.filter(schema_name=schema).exists()
+    if schema is None or not known:
         logger.info(
             "%s %s event for message %s names no known tenant (%r); ignored",
             esp_name,
