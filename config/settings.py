@@ -51,6 +51,9 @@ SHARED_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # django-unfold's templates and static files, before the admin whose templates they override;
+    # its basic config, since the default one replaces admin.site (tenants/admin_site.py).
+    "unfold.apps.BasicAppConfig",
     # django.contrib.admin, with a global site that refuses lookups on secret columns.
     "tenants.admin_site.PlatformAdminConfig",
     "django.contrib.staticfiles",
@@ -59,8 +62,17 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     "knox",
     "axes",
+    # Two-factor sign-in for operators (tenant_apps/accounts/two_factor.py says why django-otp).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "shared_apps.operator_api",
     "shared_apps.signup",
+    # The root domain's home: sign in to a workspace, find one's workspaces by email.
+    "shared_apps.workspace_finder",
+    # The platform's own emails (workspace_finder's list) get an outbox table in the public schema
+    # too; tenant_apps/outbox/services.py (queue_platform_email) says why not a tenant's outbox.
+    "tenant_apps.outbox",
     # The project package, for `manage.py dev` (config/management/): the launcher wires every layer
     # (embedded servers, demo data, all processes), so it lives with the wiring, not in `tenants`.
     "config",
@@ -69,10 +81,15 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
+    "unfold.apps.BasicAppConfig",
     "tenants.admin_site.PlatformAdminConfig",
     "tenant_apps.accounts",
     "knox",
     "axes",
+    # Two-factor sign-in for each tenant's users, in the tenant's schema.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "tenant_apps.outbox",
     "tenant_apps.projects",
 ]
@@ -97,6 +114,14 @@ TENANT_ADMIN_COLUMNS = [
         "tenant_apps.outbox.reports.email_counts_html",
     ),
 ]
+# The global admin's dashboard (tenants/admin_theme.py): emails by status in the last 24 h of
+# every tenant, in one statement: ``f(schemas) -> {schema: {status: count}}``.
+TENANT_EMAIL_COUNTS_HOOK = "tenant_apps.outbox.reports.email_counts_by_schema"
+# Each tenant admin's sidebar and dashboard, which only the tenant apps can fill
+# (tenant_apps/accounts/admin_dashboard.py): ``navigation(request) -> [(group, [model label or
+# (title, url name, permitted(request))])]`` and ``panels(request) -> [panel]``.
+TENANT_ADMIN_NAVIGATION_HOOK = "tenant_apps.accounts.admin_dashboard.navigation"
+TENANT_ADMIN_DASHBOARD_HOOK = "tenant_apps.accounts.admin_dashboard.panels"
 
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
@@ -114,6 +139,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session gave a second factor (django-otp). Then
+    # who must have given one: a workspace's users (its policy, or their own device), operators
+    # on the root domain (OPERATOR_TWO_FACTOR_REQUIRED, or their own device).
+    "django_otp.middleware.OTPMiddleware",
+    "tenant_apps.accounts.two_factor.TwoFactorPolicyMiddleware",
+    "tenants.operator_two_factor.OperatorTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -151,11 +182,16 @@ DATABASE_URL = env_str(
     "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tenantplatform", required=PRODUCTION
 )
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
-DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+# django-tenants' backend without a SET search_path or a health check that changes nothing
+# (tenants/db/base.py).
+DATABASES["default"]["ENGINE"] = "tenants.db"
 # The password apart from the URL, e.g. DATABASE_PASSWORD_FILE=/run/secrets/db_password (config/env.py).
 if _database_password := env_str("DATABASE_PASSWORD"):
     DATABASES["default"]["PASSWORD"] = _database_password
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A reused connection that answered a query less than this long ago skips the health check's
+# `SELECT 1` (tenants/db/base.py); one idle for longer is checked before the request uses it.
+CONN_HEALTH_CHECK_IDLE_SECONDS = env_int("CONN_HEALTH_CHECK_IDLE_SECONDS", 10)
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 # Issue `SET search_path` only when the schema changes, not before every cursor (which doubles the
 # round trips): the middleware resets the schema at the start of every request anyway.
@@ -213,6 +249,9 @@ CACHES = {
 # (saves, deletes, queryset updates, bulk writes) invalidate it at once; the timeout only bounds
 # how long an entry lingers after a change made in SQL.
 TENANT_CACHE_SECONDS = env_int("TENANT_CACHE_SECONDS", 600)
+# Each process's own copy of host lookups (tenants/host_cache.py): how often it asks Redis whether
+# a tenant or domain changed, i.e. how long another process may still route by the old row.
+TENANT_HOST_LOCAL_SECONDS = env_int("TENANT_HOST_LOCAL_SECONDS", 2)
 
 # --- Celery ------------------------------------------------------------------------------------
 CELERY_BROKER_URL = celery_url(env_str("CELERY_BROKER_URL", REDIS_URL))
@@ -281,6 +320,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
+# Database sessions that keep the profile's list of a user's sessions in step (accounts.UserSession).
+SESSION_ENGINE = "tenant_apps.accounts.session_store"
 
 # --- Internationalisation and static files -----------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -534,10 +575,19 @@ CELERY_BEAT_SCHEDULE["projects-due-digest"] = {
 # Self-service signup at /signup/ on the root domain (shared_apps/signup). Off for a platform whose
 # tenants only its operators provision: /signup/ is then a 404.
 SIGNUP_ENABLED = env_bool("SIGNUP_ENABLED", True)
+# Operators (the global admin, the operator API's tokens) sign in with a second factor
+# (tenants/operator_two_factor.py); on by default in production.
+OPERATOR_TWO_FACTOR_REQUIRED = env_bool("OPERATOR_TWO_FACTOR_REQUIRED", PRODUCTION)
+# django-otp's admin pages never show a device's key or the recovery codes (secrets shown once).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Per client address, in the cache: signup submissions (accepted or refused), and the slug
 # availability checks the form makes as the visitor types. "<count>/<s|m|h|d>".
 SIGNUP_RATE = env_str("SIGNUP_RATE", "5/h")
 SIGNUP_CHECK_RATE = env_str("SIGNUP_CHECK_RATE", "120/m")
+# "Find my workspace" on the root domain (shared_apps/workspace_finder): list emails per address
+# and requests per client address, per hour. Past either the page answers the same; nothing is sent.
+WORKSPACE_FINDER_EMAILS_PER_HOUR = env_int("WORKSPACE_FINDER_EMAILS_PER_HOUR", 3)
+WORKSPACE_FINDER_REQUESTS_PER_HOUR = env_int("WORKSPACE_FINDER_REQUESTS_PER_HOUR", 20)
 # A one-time login hand-off link (tenant_apps/accounts/handoff.py) works for this many seconds.
 LOGIN_HANDOFF_SECONDS = env_int("LOGIN_HANDOFF_SECONDS", 60)
 
@@ -599,6 +649,7 @@ TENANT_EXPORT_READY_HOOK = "tenant_apps.accounts.emails.export_ready"
 # POST data of failed sign-ins).
 TENANT_EXPORT_EXCLUDE = {
     "sessions.Session": "__all__",
+    "accounts.UserSession": "__all__",
     "knox.AuthToken": "__all__",
     "axes.AccessAttempt": "__all__",
     "axes.AccessAttemptExpiration": "__all__",
@@ -607,6 +658,11 @@ TENANT_EXPORT_EXCLUDE = {
     "accounts.User": ["password"],
     "accounts.Invitation": ["token_hash"],
     "outbox.OutboxMessage": ["secret_values"],
+    # Two-factor devices (django-otp): the authenticator's key and the recovery codes are
+    # credentials; an archive never carries them (whoever restores one enrolls again).
+    "otp_totp.TOTPDevice": "__all__",
+    "otp_static.StaticDevice": "__all__",
+    "otp_static.StaticToken": "__all__",
 }
 # Columns whose names look secret (tenants.exports.looks_secret) but hold none, reviewed: any
 # other such column stops the export until it is listed here or above.
@@ -672,9 +728,6 @@ METRICS_WORKER_PORT = env_int("METRICS_WORKER_PORT", 0)
 METRICS_WORKER_ADDRESS = env_str("METRICS_WORKER_ADDRESS", "0.0.0.0" if PRODUCTION else "127.0.0.1")
 # Each web process adds its per-tenant request counts to Redis at most this often (tenants/activity.py).
 TENANT_ACTIVITY_FLUSH_SECONDS = env_int("TENANT_ACTIVITY_FLUSH_SECONDS", 5)
-# Panels of the global admin's "Platform activity" page that apps answer: (heading,
-# ``f(limit) -> [(schema, count)]``, busiest first, one query for every tenant at once).
-TENANT_TOP_PANELS = [("Emails, last 24 h", "tenant_apps.outbox.reports.top_senders")]
 # Sentry, when SENTRY_DSN is set (config/sentry.py): events tagged with the tenant's schema and the
 # request id, without personal data or secrets.
 SENTRY_DSN = env_str("SENTRY_DSN", "")

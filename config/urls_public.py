@@ -6,8 +6,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.api.errors import not_found
+from shared_apps.workspace_finder import views as workspace_finder
 from tenant_apps.outbox.tracking import tracking_webhook
-from tenants import activity_admin, metrics, views
+from tenants import activity_admin, metrics, operator_two_factor, views
 
 admin.site.site_header = "Platform operator"
 admin.site.site_title = "Platform operator"
@@ -16,7 +17,10 @@ admin.site.index_title = "Tenants and operators"
 admin.site.index_template = "admin/platform_index.html"
 
 urlpatterns = [
-    path("", views.platform_home, name="home"),
+    # The home (shared_apps/workspace_finder): sign in to a workspace, find one's workspaces by email.
+    path("", workspace_finder.home, name="home"),
+    path("workspace/sign-in/", workspace_finder.go_to_workspace, name="workspace_sign_in"),
+    path("workspace/find/", workspace_finder.find_workspace, name="find_workspace"),
     path("-/health/", views.health, name="health"),
     path("-/ready/", views.ready, name="ready"),
     # Prometheus (tenants/metrics.py): the root domain only, with the scrape token.
@@ -27,6 +31,8 @@ urlpatterns = [
         admin.site.admin_view(activity_admin.platform_activity),
         name="platform_activity",
     ),
+    # The operators' second factor (tenants/operator_two_factor.py), before the admin's catch-all.
+    path("admin/two-factor/", operator_two_factor.page, name="operator_two_factor"),
     path("admin/", admin.site.urls),
     # The ESP's delivery events (anymail, basic auth with ANYMAIL_WEBHOOK_SECRET), for every tenant.
     path("webhooks/email/tracking/", tracking_webhook, name="email_tracking_webhook"),

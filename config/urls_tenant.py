@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.api.errors import not_found
+from tenant_apps.accounts import password_views
 from tenants import views
 from tenants.admin_site import tenant_admin_site
 
@@ -18,15 +19,19 @@ urlpatterns = [
     path("admin/", tenant_admin_site.urls),
     path(
         "accounts/reset/<uidb64>/<token>/",
-        views.TenantPasswordResetConfirmView.as_view(),
+        password_views.PasswordLinkView.as_view(),
         name="password_reset_confirm",
     ),
     path(
         "accounts/reset/done/",
-        views.TenantPasswordResetCompleteView.as_view(),
+        password_views.password_link_done,
         name="password_reset_complete",
     ),
     path("accounts/", include("tenant_apps.accounts.urls")),
+    # The signed-in user's profile: name, password, sessions and API tokens.
+    path("account/", include("tenant_apps.accounts.profile_urls")),
+    path("account/two-factor/", include("tenant_apps.accounts.two_factor_urls")),
+    path("team/", include("tenant_apps.accounts.team_urls")),
     path("api/v1/", include("tenant_apps.accounts.api.urls")),
     path("api/v1/", include("tenant_apps.projects.api.urls")),
     path("", include("tenant_apps.projects.urls")),

@@ -22,6 +22,20 @@ to the bare list with ``?e=1``), but not every such value: dates beyond Python's
 month, an offset that moves ``0001-01-01`` out of range) raise ValueError or OverflowError while
 Django builds the bounds or compiles the SQL, a 500. The guard's changelist gives those the same
 answer as any other unusable filter.
+
+**The look: django-unfold.** Both sites are ``UnfoldAdminSite``s and every ModelAdmin registered on
+them, third parties' included (auth groups, axes, knox), gets unfold's ModelAdmin mixed in at
+``register()``, so no page falls back to the stock look. Unfold was chosen over the alternatives
+because it is actively maintained and follows Django's releases, is built on Tailwind (one
+stylesheet, dark mode, responsive), has dashboards (the index takes our own panels) and a
+configurable sidebar, and works with custom ``AdminSite`` subclasses such as ours, with a
+configuration per site (``settings_name``) whose values may be callables of the request (the
+tenant's name and colour). django-jazzmin restyles Bootstrap 4 templates and replaces
+``admin.site`` habits with its own settings, and is slow to follow Django releases;
+django-grappelli is maintained but dated, and its dashboard is a separate package with its own
+registry; django-admin-interface themes colours and logos from the database, but keeps the stock
+layout and has neither a sidebar nor dashboards. Each site's navigation and dashboard:
+``tenants/admin_theme.py`` (global) and the apps' hooks it names (tenant admin).
 """
 
 import functools
@@ -37,6 +51,7 @@ from django.core import checks
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import DataError, models, transaction
 from django.db.models.constants import LOOKUP_SEP
+from unfold.sites import UnfoldAdminSite
 
 logger = logging.getLogger(__name__)
 
@@ -218,18 +233,67 @@ class SecretFieldsGuard:
         return self._without_secrets(super().get_sortable_by(request), "sortable_by")
 
 
-class GuardedAdminSite(AdminSite):
-    """An admin site whose every ModelAdmin is a SecretFieldsGuard, whoever registered it."""
+class GuardedAdminSite(UnfoldAdminSite):
+    """An admin site whose every ModelAdmin is a SecretFieldsGuard, whoever registered it, in
+    unfold's look (this site's unfold settings, navigation and dashboard: tenants/admin_theme.py,
+    by ``theme``)."""
+
+    theme = "platform"
+
+    def __init__(self, name="admin"):
+        # Not unfold's __init__: it imports its forms, hence models, and this module is imported
+        # while the apps load (PlatformAdminConfig). Its only other work, a login form from
+        # settings.UNFOLD, is the property below.
+        AdminSite.__init__(self, name)
+
+    @property
+    def login_form(self):
+        from unfold.forms import AuthenticationForm
+
+        return AuthenticationForm
 
     def register(self, model_or_iterable, admin_class=None, **options):
+        # Imported here: unfold.admin imports models, and this module loads with the apps.
+        from unfold.admin import ModelAdmin as UnfoldModelAdmin
+
         admin_class = admin_class or ModelAdmin
+        bases = (admin_class,)
+        if not issubclass(admin_class, UnfoldModelAdmin):
+            # After the admin's own classes, before Django's ModelAdmin: what the admin sets
+            # (templates, forms, add_fieldsets) wins over unfold's defaults.
+            bases = (admin_class, UnfoldModelAdmin)
         if not issubclass(admin_class, SecretFieldsGuard):
+            bases = (SecretFieldsGuard, *bases)
+        if bases != (admin_class,):
             admin_class = type(
                 admin_class.__name__,
-                (SecretFieldsGuard, admin_class),
+                bases,
                 {"__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__},
             )
         super().register(model_or_iterable, admin_class, **options)
+
+    def _get_config(self, key, *args):
+        # Unfold reads one settings dict per site (``settings_name``); ours are code, next to the
+        # navigation and dashboards they name, with settings.UNFOLD only as the fallback.
+        from tenants import admin_theme
+
+        value = admin_theme.config(self, key)
+        if value:
+            return self._get_value(value, *args)
+        return super()._get_config(key, *args)
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        # Unfold answers None for titles it has no setting for; the site's own attributes then.
+        for key in ("site_title", "site_header", "site_url"):
+            if context.get(key) is None:
+                context[key] = getattr(self, key)
+        return context
+
+    def index(self, request, extra_context=None):
+        from tenants import admin_theme
+
+        return super().index(request, {**admin_theme.dashboard(self, request), **(extra_context or {})})
 
 
 class PlatformAdminSite(GuardedAdminSite):
@@ -245,9 +309,11 @@ class PlatformAdminSite(GuardedAdminSite):
         return OperatorAuthenticationForm
 
     def has_permission(self, request):
+        from tenants import operator_two_factor
         from tenants.services import can_operate_platform
 
-        return can_operate_platform(request.user)
+        # The operators' second factor (tenants/operator_two_factor.py), on every admin view.
+        return can_operate_platform(request.user) and operator_two_factor.session_ok(request)
 
 
 class PlatformAdminConfig(AdminConfig):
@@ -258,11 +324,25 @@ class PlatformAdminConfig(AdminConfig):
 
 class TenantAdminSite(GuardedAdminSite):
     site_url = "/"
+    theme = "tenant"
+    # The tenant apps' dashboard panels (tenants/admin_theme.py); the sidebar lists the models.
+    index_template = "admin/tenant_index.html"
+
+    def has_permission(self, request):
+        from tenants import second_factor
+
+        # Not a side door: a session signed in here without its second factor (the user's own
+        # device, or the workspace's policy) is not staff; the accounts app's middleware
+        # (tenant_apps/accounts/two_factor.py) sends it to the code step from any page.
+        required = bool(getattr(getattr(request, "tenant", None), "two_factor_required", False))
+        return super().has_permission(request) and second_factor.request_meets_policy(
+            request, required=required
+        )
 
     def each_context(self, request):
         context = super().each_context(request)
         name = getattr(getattr(request, "tenant", None), "name", "Workspace")
-        context.update(site_header=f"{name} admin", site_title=name, index_title=f"Manage {name}")
+        context.update(site_header=f"{name} admin", site_title=f"{name} admin", index_title=f"Manage {name}")
         return context
 
 

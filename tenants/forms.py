@@ -1,6 +1,7 @@
 from django import forms
-from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
+from unfold.forms import AuthenticationForm as AdminAuthenticationForm
+from unfold.widgets import UnfoldAdminEmailInputWidget, UnfoldAdminTextInputWidget
 
 from tenants.models import Tenant
 from tenants.services import can_operate_platform, check_new_tenant
@@ -14,9 +15,12 @@ class NewTenantForm(forms.Form):
         max_length=40,
         help_text="The subdomain: 3-40 lowercase letters, digits and hyphens, starting with a letter. "
         f"Reserved: {', '.join(sorted(RESERVED_SLUGS)[:8])}, ...",
+        widget=UnfoldAdminTextInputWidget,
     )
-    name = forms.CharField(max_length=100)
-    owner_email = forms.EmailField(help_text="Receives a one-time link to set a password.")
+    name = forms.CharField(max_length=100, widget=UnfoldAdminTextInputWidget)
+    owner_email = forms.EmailField(
+        help_text="Receives a one-time link to set a password.", widget=UnfoldAdminEmailInputWidget
+    )
 
     def __init__(self, *args, instance=None, **kwargs):
         # The admin hands every form an ``instance`` and reads it back (for inlines: none here);
@@ -38,7 +42,8 @@ class NewTenantForm(forms.Form):
 
 
 class OperatorAuthenticationForm(AdminAuthenticationForm):
-    """The global admin's sign-in: only an operator (``can_operate_platform``) gets in."""
+    """The global admin's sign-in: only an operator (``can_operate_platform``) gets in. Django's
+    admin sign-in form, in unfold's look (its subclass only styles the inputs)."""
 
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)

@@ -20,6 +20,7 @@ from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
+from unfold.widgets import UnfoldAdminTextInputWidget
 
 from tenants import services
 from tenants.models import Tenant
@@ -41,7 +42,9 @@ class DeletedFilter(admin.SimpleListFilter):
 
 
 class RenameForm(forms.Form):
-    slug = forms.CharField(max_length=40, label="New slug", help_text="The new subdomain.")
+    slug = forms.CharField(
+        max_length=40, label="New slug", help_text="The new subdomain.", widget=UnfoldAdminTextInputWidget
+    )
 
 
 class LifecycleAdminMixin:

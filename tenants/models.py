@@ -55,6 +55,9 @@ class Tenant(TenantMixin):
     branding = models.JSONField(default=dict, blank=True, help_text='e.g. {"color": "#2b6cb0"}')
     email_from_name = models.CharField(max_length=100, blank=True)
     email_reply_to = models.EmailField(blank=True)
+    # Set by the tenant's owners (tenant_apps.accounts): every user must sign in with a second
+    # factor, and one without a device is sent to set one up before anything else.
+    two_factor_required = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

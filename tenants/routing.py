@@ -29,6 +29,7 @@ CACHED_FIELDS = (
     "branding",
     "email_from_name",
     "email_reply_to",
+    "two_factor_required",
 )
 # Beside them, the host links go to (Tenant.canonical_host): the primary domain when it is verified.
 CANONICAL_DOMAIN = "canonical_domain"

@@ -22,6 +22,14 @@ class TokenRequestSerializer(serializers.Serializer):
     password = serializers.CharField(
         max_length=4096, trim_whitespace=False, write_only=True, style={"input_type": "password"}
     )
+    code = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="The current code of the user's authenticator app, or a recovery code: needed when "
+        "the user has two-factor sign-in or it is required (a 400 on `code` says so).",
+    )
 
 
 class TokenSerializer(serializers.Serializer):
@@ -32,8 +40,9 @@ class TokenSerializer(serializers.Serializer):
 class TokenView(APIView):
     """POST exchanges an email and password for a token; DELETE revokes the token in use."""
 
-    def sign_in(self, http_request, email: str, password: str) -> tuple[AuthToken, str]:
-        """Check the credentials and issue a token, or raise Django's ValidationError."""
+    def sign_in(self, http_request, email: str, password: str, code: str) -> tuple[AuthToken, str]:
+        """Check the credentials (and the two-factor ``code``, "" when not sent) and issue a token,
+        or raise Django's ValidationError."""
         raise NotImplementedError
 
     def revoke(self, token: AuthToken) -> None:
@@ -56,7 +65,10 @@ class TokenView(APIView):
         http_request = request._request  # django-axes counts attempts on Django's request
         try:
             instance, token = self.sign_in(
-                http_request, serializer.validated_data["email"], serializer.validated_data["password"]
+                http_request,
+                serializer.validated_data["email"],
+                serializer.validated_data["password"],
+                serializer.validated_data.get("code", ""),
             )
         except DjangoValidationError:
             if getattr(http_request, "axes_locked_out", False):

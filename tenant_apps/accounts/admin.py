@@ -92,7 +92,13 @@ class TenantUserAdmin(admin.ModelAdmin):
     ordering = ("email",)
     fields = ("email", "full_name", "role", "is_active", "public_id", "last_login", "created_at")
     readonly_fields = ("email", "role", "is_active", "public_id", "last_login", "created_at")
-    actions = [_role_action(Role.OWNER), _role_action(Role.ADMIN), _role_action(Role.MEMBER), "deactivate"]
+    actions = [
+        _role_action(Role.OWNER),
+        _role_action(Role.ADMIN),
+        _role_action(Role.MEMBER),
+        "deactivate",
+        "reactivate",
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
@@ -122,6 +128,12 @@ class TenantUserAdmin(admin.ModelAdmin):
     def deactivate(self, request, queryset):
         _run(
             self, request, queryset, lambda user: services.deactivate_user(request.user, user), "Deactivated"
+        )
+
+    @admin.action(description="Reactivate the selected users")
+    def reactivate(self, request, queryset):
+        _run(
+            self, request, queryset, lambda user: services.reactivate_user(request.user, user), "Reactivated"
         )
 
 

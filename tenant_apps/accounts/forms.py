@@ -43,6 +43,7 @@ class TenantPasswordResetForm(PasswordResetForm):
 
 
 class AcceptInvitationForm(forms.Form):
+    label_suffix = ""  # "Your name", as every other form of the app labels its fields
     full_name = forms.CharField(label="Your name", max_length=150)
     password1 = forms.CharField(
         label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})

@@ -155,3 +155,28 @@ class Invitation(models.Model):
     def is_open(self) -> bool:
         """Neither accepted nor revoked (it may have expired: re-inviting renews it)."""
         return self.accepted_at is None and self.revoked_at is None
+
+
+class UserSession(models.Model):
+    """One signed-in browser of a user: the row behind the profile's list of sessions.
+
+    Django's session table cannot be searched by user (the user id is inside the encoded data), so
+    each sign-in writes a row here (tenant_apps/accounts/user_sessions.py) and the session engine
+    (tenant_apps/accounts/session_store.py) keeps ``session_key`` pointing at the live key when the
+    key is rotated. ``session_key`` is a credential: it is never shown, never exported, and the
+    model is not registered in any admin; pages name a session by ``public_id``.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(max_length=40, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+
+    def __str__(self):
+        return f"{self.user} since {self.created_at:%Y-%m-%d %H:%M}"

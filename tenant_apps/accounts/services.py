@@ -15,10 +15,12 @@ from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
 from knox.models import AuthToken
 
 from tenant_apps.accounts.roles import MANAGE_OWNERS, MANAGE_USERS, STAFF_ROLES, VIEW_USERS, Role, role_of
-from tenants import limits
+from tenants import limits, second_factor
 from tenants.services import can_operate_platform
 
 logger = logging.getLogger(__name__)
@@ -67,6 +69,12 @@ def can_change_invitation(actor, invitation) -> bool:
 def can_export_workspace(user) -> bool:
     """Start an export of the workspace's data and download its archives: owners only (an archive
     holds every user's and every project's data)."""
+    return bool(user and user.is_authenticated and user.is_active and role_of(user) == Role.OWNER)
+
+
+def can_require_two_factor(user) -> bool:
+    """Turn the workspace's "two-factor sign-in for everyone" on or off: owners only
+    (tenant_apps/accounts/two_factor.py ``set_policy`` adds: only with two-factor of their own)."""
     return bool(user and user.is_authenticated and user.is_active and role_of(user) == Role.OWNER)
 
 
@@ -238,16 +246,42 @@ def deactivate_user(actor, user) -> None:
     logger.info("%s deactivated %s", actor.email, user.email)
 
 
-def sign_in_for_token(request, email: str, password: str, *, operators_only: bool = False):
+def reactivate_user(actor, user) -> None:
+    """Let a deactivated ``user`` sign in again, with the role they held.
+
+    The same people who may deactivate them may bring them back (only owners touch an owner).
+    A returning user takes a seat of the plan again (PlanLimitReached when none is left); the
+    seat is counted under the tenant row's lock, as for a new user. Their old API tokens are gone
+    for good: deactivation deleted them.
+    """
+    check_can_change_user(actor, user)
+    if user.is_active:
+        return
+    with transaction.atomic():
+        check_seat()
+        user.is_active = True
+        user.save(update_fields=["is_active", "updated_at"])
+    logger.info("%s reactivated %s", actor.email, user.email)
+
+
+def sign_in_for_token(request, email: str, password: str, code: str = "", *, operators_only: bool = False):
     """Check credentials for an API token and issue one: ``(AuthToken, raw token)``.
 
     ``request`` is Django's HttpRequest (not DRF's), so django-axes counts the attempt against
     the account and the client address and can flag a lockout on it. Raises ValidationError
-    with a single non-field message for any refusal, so accounts cannot be probed.
+    with a single non-field message for any wrong email or password, so accounts cannot be
+    probed. Then, as every door: a user with a second factor, or on a workspace (operators: a
+    platform) that requires one, gives ``code`` (a field error on ``code`` otherwise; wrong codes
+    are throttled, tenants/second_factor.py).
     """
     user = authenticate(request, username=(email or "").strip().lower(), password=password)
     if user is None or (operators_only and not can_operate_platform(user)):
         raise ValidationError({"non_field_errors": ["Unable to sign in with this email and password."]})
+    if operators_only:
+        required = settings.OPERATOR_TWO_FACTOR_REQUIRED
+    else:
+        required = bool(getattr(connection.tenant, "two_factor_required", False))
+    second_factor.check_token_code(user, code, required=required)
     issued = AuthToken.objects.create(user=user)
     # As a session sign-in does: updates last_login, and axes clears the failure count.
     user_logged_in.send(sender=user.__class__, request=request, user=user)
@@ -256,6 +290,55 @@ def sign_in_for_token(request, email: str, password: str, *, operators_only: boo
 
 def revoke_token(token) -> None:
     token.delete()
+
+
+# --- The signed-in user's own profile and tokens (the /account/ page) ----------------------------
+
+FULL_NAME_MAX_LENGTH = 150
+
+
+def update_profile(user, *, full_name: str) -> None:
+    """Change ``user``'s own name. ValidationError keyed ``full_name``: required, at most 150
+    characters, printable text only (a NUL or a control character is refused, not stored)."""
+    full_name = (full_name or "").strip()
+    if not full_name:
+        raise ValidationError({"full_name": ["Your name is required."]})
+    if len(full_name) > FULL_NAME_MAX_LENGTH:
+        raise ValidationError({"full_name": [f"A name is at most {FULL_NAME_MAX_LENGTH} characters long."]})
+    if not full_name.isprintable():
+        raise ValidationError({"full_name": ["A name cannot contain control characters."]})
+    user.full_name = full_name
+    user.save(update_fields=["full_name", "updated_at"])
+
+
+TOKEN_PREFIX_LENGTH = 8
+
+
+def tokens_of(user):
+    """``user``'s own API tokens that still work, the newest first."""
+    return (
+        AuthToken.objects.filter(user=user)
+        .filter(Q(expiry__isnull=True) | Q(expiry__gt=timezone.now()))
+        .order_by("-created")
+    )
+
+
+def token_prefix(token) -> str:
+    """What a page shows of a token, to its owner only: the first characters of its public key
+    (knox's token_key), which name it but cannot authenticate."""
+    return token.token_key[:TOKEN_PREFIX_LENGTH]
+
+
+def get_token_for(user, prefix: str):
+    """``user``'s own working token shown as ``prefix``, or AuthToken.DoesNotExist (also for another
+    user's token: the page answers both with the same 404). Two of one user's tokens sharing a
+    prefix (one chance in ~4 billion per pair) are the one first listed."""
+    if len(prefix or "") != TOKEN_PREFIX_LENGTH:
+        raise AuthToken.DoesNotExist
+    token = tokens_of(user).filter(token_key__startswith=prefix).first()
+    if token is None:
+        raise AuthToken.DoesNotExist
+    return token
 
 
 def revoke_all_tokens(user) -> int:

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from tenant_apps.accounts import views
+from tenant_apps.accounts import two_factor_views, views
 
 app_name = "accounts"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("sign-in/", views.SignInView.as_view(), name="sign_in"),
+    path("sign-in/code/", two_factor_views.code_step, name="sign_in_code"),
     path("sign-out/", views.sign_out, name="sign_out"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("password/changed/", views.PasswordChangeDoneView.as_view(), name="password_change_done"),

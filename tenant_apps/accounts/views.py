@@ -1,13 +1,13 @@
 """The pages of a workspace's accounts, on the tenant's subdomain and branded with its name."""
 
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -15,6 +15,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from tenant_apps.accounts import handoff, invitations, services
 from tenant_apps.accounts.forms import AcceptInvitationForm, SignInForm, TenantPasswordResetForm
 from tenant_apps.accounts.roles import role_of
+from tenant_apps.accounts.sign_in import start_session
+from tenant_apps.accounts.user_sessions import end_other_sessions
 from tenants.limits import PlanLimitReached
 from tenants.request_guards import client_address
 
@@ -28,6 +30,10 @@ class SignInView(auth_views.LoginView):
     template_name = "accounts/sign_in.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        # The one door every sign-in goes through (two-factor's code step included).
+        return start_session(self.request, form.get_user(), self.get_success_url())
 
 
 @never_cache
@@ -44,6 +50,12 @@ def sign_out(request):
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:password_change_done")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)  # this session stays signed in (a new key)
+        # The others stopped working with the old password's hash; they leave the profile's list.
+        end_other_sessions(self.request.user, self.request.session.session_key)
+        return response
 
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
@@ -104,11 +116,9 @@ def accept_invitation(request, token):
                         {"password": "password1"}.get(field, field if field in form.fields else None), error
                     )
         else:
-            if request.user.is_authenticated:
-                logout(request)
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome to {request.tenant.name}.")
-            return redirect("accounts:home")
+            # Straight into the app, signed in (the projects page is the workspace's home).
+            return start_session(request, user, reverse("projects:list"))
     return render(request, "accounts/accept_invitation.html", {"form": form, "invitation": invitation})
 
 
@@ -140,12 +150,7 @@ def login_handoff(request, token):
             status=404,
         )
     else:
-        if request.user.is_authenticated:
-            logout(request)  # someone else's session on this browser is ended, not inherited
-        login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")
-        # login() keeps the key when the same user was already signed in; a hand-off always
-        # starts a new session key (no fixation through a planted cookie).
-        request.session.cycle_key()
-        response = HttpResponseRedirect(result.next_path)
+        # Someone else's session on this browser is ended, not inherited, and the key is new.
+        response = start_session(request, result.user, result.next_path)
     response["Referrer-Policy"] = "no-referrer"
     return response

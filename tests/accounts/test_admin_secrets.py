@@ -64,6 +64,7 @@ def test_the_secret_columns_are_the_ones_we_know_of():
         "knox.AuthToken.token_key",
         "sessions.Session.session_key",
         "sessions.Session.session_data",
+        "accounts.UserSession.session_key",
         "axes.AccessLog.session_hash",
         "outbox.OutboxMessage.secret_values",
     } <= secret

@@ -54,7 +54,7 @@ def test_an_invitee_follows_the_emailed_link_sets_name_and_password_and_lands_si
     )
 
     response = accept(tenant_client, path)
-    assert response.status_code == 302 and response["Location"] == "/accounts/"
+    assert response.status_code == 302 and response["Location"] == "/projects/"  # into the app
     home = tenant_client.get("/accounts/")
     assert home.status_code == 200 and b"new.person@example.test (admin)" in home.content
 

@@ -119,8 +119,9 @@ def test_the_operator_admin_shows_each_tenants_email_counts_for_the_last_24_hour
     make_row("globex", Status.DELIVERED)
 
     # The tenant list's own queries (tests/tenants/test_admin_sites.py keeps them flat in the
-    # number of tenants), the email counts among them.
-    with django_assert_max_num_queries(16):
+    # number of tenants), the email counts among them, and whether the operator, signed in without
+    # a second factor, has a device that should have asked for one (tenants/operator_two_factor.py).
+    with django_assert_max_num_queries(17):
         page = root_client.get("/admin/tenants/tenant/").content.decode()
 
     acme_row = page[page.index(">acme<") : page.index(">globex<")]

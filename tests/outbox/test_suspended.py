@@ -63,7 +63,19 @@ def test_a_send_task_for_a_tenant_that_is_gone_sends_nothing_and_the_worker_carr
 
 
 @pytest.mark.django_db
-def test_a_send_task_that_runs_in_the_public_schema_claims_nothing():
+def test_a_send_task_that_runs_in_the_public_schema_never_claims_a_tenants_row(tenant):
+    # The public schema has an outbox of its own (the platform's emails, queue_platform_email);
+    # a task there reads only that table, never a tenant's row of the same id.
+    with tenant_context(tenant):
+        message = OutboxMessage.objects.create(
+            to=["ann@example.com"],
+            from_email="a@b.test",
+            template="outboxtest/hello",
+            subject="Hi",
+            body_text="Hi",
+        )
     connection.set_schema_to_public()
+    assert not OutboxMessage.objects.filter(id=message.id).exists()
 
-    assert sending.deliver_message(1) == "held"
+    assert sending.deliver_message(message.id) == "not claimed"
+    assert row("acme", message.public_id).status == OutboxMessage.Status.QUEUED

@@ -45,6 +45,7 @@ from django_tenants.utils import schema_context, tenant_context
 from knox.models import AuthToken
 
 from tenant_apps.accounts import invitations
+from tenant_apps.accounts.models import UserSession
 from tenant_apps.accounts.roles import Role
 from tenant_apps.accounts.services import create_user_with_role
 from tenant_apps.projects import services as projects
@@ -82,6 +83,8 @@ ID_SAMPLES = {
     "exports": "export",  # the operator API's exports of a tenant
     "domains": "domain",  # the operator API's domains of a tenant
     "export": "export",  # the owner's page, /admin/export/<id>/download/
+    "sessions": "session",  # the profile's, /account/sessions/<id>/revoke/ (the member's)
+    "tokens": "token",  # the profile's, /account/tokens/<prefix>/revoke/ (the member's)
 }
 # Query parameters tried on every URL, beside the ones each page turns out to use.
 COMMON_QUERY = [
@@ -177,6 +180,11 @@ def _tenant_rows(tenant: Tenant, label: str) -> dict:
         raw_invitation = uuid.uuid4().hex
         invitation.token_hash = invitations.hash_token(raw_invitation)
         invitation.save(update_fields=["token_hash"])
+        # A session of the member's, beside its persona's, and an API token (the profile's revokes).
+        browser = Client()
+        browser.force_login(member)
+        session = UserSession.objects.get(session_key=browser.cookies[settings.SESSION_COOKIE_NAME].value)
+        token = AuthToken.objects.create(user=member)[1]
         return {
             "owner": owner,
             "admin": admin,
@@ -186,6 +194,8 @@ def _tenant_rows(tenant: Tenant, label: str) -> dict:
                 "invitation": str(invitation.public_id),
                 "project": str(project.public_id),
                 "task": str(task.public_id),
+                "session": str(session.public_id),
+                "token": token[:8],
             },
             "invitation_token": raw_invitation,
             "reset_uid": urlsafe_base64_encode(force_bytes(member.pk)),
@@ -211,6 +221,16 @@ def _public_rows() -> dict:
     AccessAttempt.objects.create(**sample, get_data="", post_data="", failures_since_start=1)
     AccessLog.objects.create(**sample)
     AccessFailureLog.objects.create(**sample)
+    # Another operator's two-factor devices, for django-otp's admin pages (the walking operator has
+    # none: with one, an unverified session would be kept out of the admin).
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    colleague = get_user_model().objects.create_user("colleague@walk.test", PASSWORD, is_staff=True)
+    TOTPDevice.objects.create(user=colleague, name="phone", confirmed=True)
+    StaticDevice.objects.create(user=colleague, name="recovery", confirmed=True).token_set.create(
+        token="walkcode1"
+    )
     return {"operator": operator}
 
 
@@ -330,7 +350,7 @@ def sample_values(route: walk.Route, site: Site) -> dict[str, str]:
             model = Tenant if site.schema == "public" else apps.get_model("projects", "project")
             values[param] = str(ContentType.objects.get_for_model(model).pk)
             values["object_id"] = _sample_pk(model, site)
-        elif route.is_admin and param in ("object_id", "id"):
+        elif route.is_admin and param in ("object_id", "id", "pk"):
             model = _admin_model(route)
             if model is None:
                 raise walk.UnfillableRoute(f"{route.urlconf}: {route.name}: which model is {param} of?")

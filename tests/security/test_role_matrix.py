@@ -19,6 +19,7 @@ credentials mean nothing on acme (and acme's nothing on the root domain); no one
 import json
 import re
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
@@ -28,11 +29,14 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import resolve, reverse
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import schema_context, tenant_context
 from drf_spectacular.generators import SchemaGenerator
 from knox.models import AuthToken
 
 from tenant_apps.accounts import invitations
+from tenant_apps.accounts.models import UserSession
 from tenant_apps.accounts.roles import Role
 from tenant_apps.outbox.models import OutboxMessage
 from tenant_apps.projects import services as projects
@@ -206,6 +210,7 @@ TENANT_ADMIN = {
 }
 
 OPERATOR = {"operator"}
+OTP_SEEN = {"user", "name", "confirmed", "created_at", "last_used_at"}
 AXES_SEEN = {"username", "path_info", "user_agent", "ip_address", "http_accept"}
 GLOBAL_ADMIN = {
     "tenants.tenant": admin_rules(
@@ -299,6 +304,35 @@ GLOBAL_ADMIN = {
         },
         columns={"email", "full_name", "is_staff", "is_active", "last_login", "created_at"},
     ),
+    # Operators' two-factor devices (django-otp's admin, OTP_ADMIN_HIDE_SENSITIVE_DATA): an operator
+    # removes a colleague's lost authenticator; neither the key nor the recovery codes are shown.
+    "otp_totp.totpdevice": admin_rules(
+        list=OPERATOR,
+        read=OPERATOR,
+        add=OPERATOR,
+        change=OPERATOR,
+        delete=OPERATOR,
+        fields=OTP_SEEN
+        | {
+            "step",
+            "t0",
+            "digits",
+            "tolerance",
+            "drift",
+            "throttling_failure_count",
+            "throttling_failure_timestamp",
+        },
+        columns=OTP_SEEN,
+    ),
+    "otp_static.staticdevice": admin_rules(
+        list=OPERATOR,
+        read=OPERATOR,
+        add=OPERATOR,
+        change=OPERATOR,
+        delete=OPERATOR,
+        fields=OTP_SEEN,
+        columns=OTP_SEEN,
+    ),
     "auth.group": admin_rules(
         list=OPERATOR,
         read=OPERATOR,
@@ -379,10 +413,11 @@ class Act:
     allowed: frozenset[str]
     status: int  # the answer to an allowed persona
     body: object = None  # JSON; a callable gets the sample rows
+    refused: int = 403  # the answer to a signed-in persona not allowed (404: the row is not theirs)
 
 
-def act(method, allowed, status=200, body=None):
-    return Act(method, frozenset(allowed), status, body)
+def act(method, allowed, status=200, body=None, refused=403):
+    return Act(method, frozenset(allowed), status, body, refused)
 
 
 USER = {"id", "email", "full_name", "role", "is_active", "created_at", "last_login"}
@@ -491,6 +526,8 @@ TENANT_API = {
         },
         USER,
     ),
+    # The sample user (acme's member) is active: reactivating answers it unchanged.
+    "/api/v1/users/{public_id}/reactivate/": ({"reactivate": act("POST", MANAGERS)}, USER),
     "/api/v1/invitations/": (
         {
             "list": act("GET", MANAGERS),
@@ -647,18 +684,66 @@ ROOT_PUBLIC_PAGES = {
         ),
     },
     "/signup/check-slug/?slug=matrix": {"check": act("GET", PERSONAS)},
+    # The home and its forms (shared_apps/workspace_finder): the same for everyone.
+    "/": {"home": act("GET", PERSONAS)},
+    "/workspace/sign-in/?slug=acme": {"go to a workspace": act("GET", PERSONAS, 302)},
+    "/workspace/sign-in/?slug=nosuch": {"unknown workspace": act("GET", PERSONAS, 400)},
+    "/workspace/find/": {
+        "find by email": act("POST", PERSONAS, 200, {"email": "member@acme.test"}),
+        "refused address": act("POST", PERSONAS, 400, {"email": "not an address"}),
+    },
 }
 # Pages of a tenant open to everyone: a hand-off link (tenant_apps/accounts/handoff.py) that is
 # unknown here answers 404 to every persona, signed in or not, of acme or not.
 TENANT_PUBLIC_PAGES = {
     "/accounts/handoff/" + "M" * 43 + "/": {"hand-off": act("GET", PERSONAS, 404)},
 }
+# Pages of the tenant's app for some roles only (issue 13): path -> {action: Act}, ids written as
+# in TENANT_API ({public_id} of the sample row named by the segment before it); a POST body is form
+# data. A persona the matrix leaves out gets a 403 page when signed in to acme (a role that may not,
+# or no role), and is sent to sign in (302) otherwise: another tenant's or the operator's session
+# means nothing on acme. Every route under /team/ and /account/ is listed
+# (``test_the_matrix_lists_every_tenant_app_page``).
+TENANT_PAGES = {
+    # Owners and admins manage the team: the page and each of its actions (tenant_apps/accounts/team_*).
+    "/team/": {"read": act("GET", MANAGERS)},
+    "/team/invite/": {"invite": act("POST", MANAGERS, 302, {"email": "page@matrix.test", "role": "member"})},
+    "/team/users/{public_id}/role/": {"change role": act("POST", MANAGERS, 302, {"role": "admin"})},
+    "/team/users/{public_id}/deactivate/": {"deactivate": act("POST", MANAGERS, 302)},
+    # The sample member is active: reactivating is a no-op that still answers with the page.
+    "/team/users/{public_id}/reactivate/": {"reactivate": act("POST", MANAGERS, 302)},
+    "/team/invitations/{public_id}/resend/": {"resend": act("POST", MANAGERS, 302)},
+    "/team/invitations/{public_id}/revoke/": {"revoke": act("POST", MANAGERS, 302)},
+    # Everyone's own profile (tenant_apps/accounts/profile_views.py). The sample session and token
+    # are the member's own (its persona's): anyone else's answers 404, the same as a made-up one.
+    "/account/": {
+        "read": act("GET", SIGNED_IN),
+        "rename": act("POST", SIGNED_IN, 302, {"full_name": "Matrix Name"}),
+    },
+    "/account/sessions/{public_id}/revoke/": {"revoke": act("POST", {"member"}, 302, refused=404)},
+    "/account/sessions/revoke-others/": {"sign out elsewhere": act("POST", SIGNED_IN, 302)},
+    "/account/tokens/{prefix}/revoke/": {"revoke": act("POST", {"member"}, 302, refused=404)},
+    "/account/tokens/revoke-all/": {"revoke all": act("POST", SIGNED_IN, 302)},
+    # Everyone's own two-factor sign-in (tenant_apps/accounts/two_factor_views.py); the workspace's
+    # policy is the owner's. Without a device: confirming, new codes and turning off send back.
+    "/account/two-factor/": {"read": act("GET", SIGNED_IN)},
+    "/account/two-factor/enable/": {"start": act("POST", SIGNED_IN, 200)},
+    "/account/two-factor/confirm/": {"confirm": act("POST", SIGNED_IN, 302, {"code": "123456"})},
+    "/account/two-factor/disable/": {"turn off": act("POST", SIGNED_IN, 302, {"password": PASSWORD})},
+    "/account/two-factor/recovery-codes/": {"new codes": act("POST", SIGNED_IN, 302)},
+    "/account/two-factor/policy/": {"require": act("POST", {"owner"}, 302, {"required": ""})},
+}
+# The prefixes of the tenant's app whose every route TENANT_PAGES must list.
+TENANT_PAGE_PREFIXES = ("team/", "account/")
+
 # Pages of the root domain beside the admin's models and the APIs (issue 12), for operators or for
 # no persona at all: path -> (Act, what every other persona gets). Each persona sends its session
 # cookie and its API token together. The metrics endpoint takes the scrape token alone
 # (METRICS_TOKEN, set in ``matrix_settings``): no persona's session or token opens it.
 ROOT_RESTRICTED_PAGES = {
     "/admin/activity/": (act("GET", OPERATOR), 302),
+    # The operators' second factor (tenants/operator_two_factor.py): setup or code, theirs alone.
+    "/admin/two-factor/": (act("GET", OPERATOR), 302),
     "/-/metrics": (act("GET", NO_ONE), 401),
 }
 
@@ -772,8 +857,12 @@ def secret_values(schemas) -> set[str]:
         with schema_context(schema):
             found |= set(get_user_model().objects.exclude(password="").values_list("password", flat=True))
             found |= {v for pair in AuthToken.objects.values_list("digest", "token_key") for v in pair}
+            found |= set(UserSession.objects.values_list("session_key", flat=True))
             if schema != "public":
                 found |= set(invitations.Invitation.objects.values_list("token_hash", flat=True))
+            # Two-factor keys and recovery codes (django-otp), in every schema.
+            found |= set(TOTPDevice.objects.values_list("key", flat=True))
+            found |= set(StaticToken.objects.values_list("token", flat=True))
     return {value for value in found if len(value) >= 8}
 
 
@@ -795,8 +884,20 @@ def registered(urlconf: str) -> set[str]:
     return {model._meta.label_lower for model in admin_site(urlconf)._registry}
 
 
-FIELD = re.compile(r'class="[^"]*\bfield-(\w+)')
-COLUMN = re.compile(r'class="[^"]*\bcolumn-(\w+)')
+CLASSES = re.compile(r'class="([^"]*)"')
+# django-unfold's layout classes, on the rows and lines that hold the ``field-<name>`` ones.
+UNFOLD_LAYOUT = {"field-row", "field-line", "field-tabular"}
+
+
+def css_names(prefix: str, body: str) -> set[str]:
+    """Every ``<prefix>-<name>`` class of the page (any position in a class attribute: unfold writes
+    a field's classes in no fixed order), without unfold's layout classes."""
+    return {
+        token.removeprefix(f"{prefix}-")
+        for attribute in CLASSES.findall(body)
+        for token in attribute.split()
+        if re.fullmatch(rf"{prefix}-\w+", token) and token not in UNFOLD_LAYOUT
+    }
 
 
 def _sample_of(label: str, schema: str, samples: dict):
@@ -836,8 +937,8 @@ def observe_admin(urlconf: str, host: str, schema: str, label: str, persona: Per
     if 'name="_save"' in body:
         allowed.add("change")
     seen = {
-        "fields": set(FIELD.findall(body)),
-        "columns": set(COLUMN.findall(pages["list"].content.decode(errors="replace")))
+        "fields": css_names("field", body),
+        "columns": css_names("column", pages["list"].content.decode(errors="replace"))
         if "list" in allowed
         else set(),
     }
@@ -897,6 +998,10 @@ def test_the_global_admin_follows_the_matrix(
     AccessLog.objects.create(**row)
     AccessFailureLog.objects.create(**row)
     Group.objects.create(name="matrix-support")
+    # A colleague's devices (the operator persona's own would send it to the code step first).
+    colleague = get_user_model().objects.create_user("colleague@platform.test", is_staff=True)
+    TOTPDevice.objects.create(user=colleague, name="matrix", confirmed=True)
+    StaticDevice.objects.create(user=colleague, name="matrix").token_set.create(token="matrix2f")
     secrets = secret_values(["public", tenant.schema_name, other_tenant.schema_name])
     problems = check_admin(
         GLOBAL_ADMIN,
@@ -1021,7 +1126,9 @@ def test_the_public_pages_answer_every_persona_alike(tenant, other_tenant, perso
 
 def test_the_public_pages_list_every_signup_and_hand_off_route():
     root = {
-        "/" + r.route for r in walk.routes(settings.PUBLIC_SCHEMA_URLCONF) if r.route.startswith("signup/")
+        "/" + r.route
+        for r in walk.routes(settings.PUBLIC_SCHEMA_URLCONF)
+        if r.route.startswith(("signup/", "workspace/")) or r.route == ""
     }
     listed = {path.split("?")[0] for path in ROOT_PUBLIC_PAGES}
     assert root == listed
@@ -1050,7 +1157,61 @@ def test_the_operator_pages_answer_operators_alone(tenant, other_tenant, persona
     assert not problems, "\n".join(problems)
 
 
+def test_the_tenant_app_pages_follow_the_matrix(tenant, other_tenant, personas, samples):
+    secrets = secret_values(["public", tenant.schema_name, other_tenant.schema_name])
+    with tenant_context(tenant):
+        own_session = UserSession.objects.get(session_key=personas["member"].session)
+    rows = {
+        "users": samples["user"],
+        "invitations": samples["invitation"],
+        # The member's own session and token (the profile names a token by its first 8 characters).
+        "sessions": own_session,
+        "tokens": SimpleNamespace(public_id=personas["member"].token[:8]),
+    }
+    problems = []
+    for path, acts in sorted(TENANT_PAGES.items()):
+        concrete = _concrete(path, rows)
+        for action, rule in acts.items():
+            body = rule.body(rows) if callable(rule.body) else rule.body
+            for persona in personas.values():
+                client = persona.client(tenant.primary_host)
+
+                def send(client=client, method=rule.method, path=concrete, body=body):
+                    if method == "POST":
+                        return client.post(path, body or {})
+                    return client.generic(method, path)
+
+                response, _ = walk.isolated(send, lambda *_: None)
+                allowed = persona.name in rule.allowed
+                expected = rule.status if allowed else (rule.refused if persona.name in SIGNED_IN else 302)
+                where = f"{rule.method} {path} ({action}) as {persona.name}"
+                if response.status_code != expected:
+                    problems.append(f"{where}: {response.status_code}, the matrix says {expected}")
+                    continue
+                if (
+                    expected == 302
+                    and not allowed
+                    and not response["Location"].startswith("/accounts/sign-in/")
+                ):
+                    problems.append(f"{where}: redirected to {response['Location']}, not the sign-in page")
+                problems += [
+                    f"{where}: {leak}" for leak in leaked(response.content.decode(errors="replace"), secrets)
+                ]
+    assert not problems, "\n".join(problems)
+
+
 # --- The matrix covers everything ---------------------------------------------------------------
+
+
+def test_the_matrix_lists_every_tenant_app_page():
+    """Every route of the tenant's app under TENANT_PAGE_PREFIXES, with the methods it answers."""
+    routes = {
+        route.openapi_path()
+        for route in walk.routes(settings.ROOT_URLCONF)
+        if route.route.startswith(TENANT_PAGE_PREFIXES)
+    }
+    assert routes, "no tenant app page found: is the team page wired in config/urls_tenant.py?"
+    assert routes == set(TENANT_PAGES)
 
 
 def test_the_matrix_lists_every_root_page_beside_the_admin_sites_own():

@@ -111,9 +111,17 @@ def test_no_generated_request_gets_a_server_error(apis, site, method, path, mode
         suppress_health_check=list(HealthCheck),
     )
     def check(case):
-        response = case.call_and_validate(
-            base_url=api.base_url, headers=api.headers, checks=[not_a_server_error]
-        )
+        try:
+            response = case.call_and_validate(
+                base_url=api.base_url, headers=api.headers, checks=[not_a_server_error]
+            )
+        except ValueError as exc:
+            # requests itself refused to build the URL (urllib: "Invalid IPv6 URL"): the case
+            # never reached the server, so it says nothing about a server error. Seen once in a
+            # whole-suite run, in no run of this test alone.
+            if "Invalid IPv6 URL" not in str(exc):
+                raise
+            hypothesis.reject()
         statuses.append(response.status_code)
 
     check()

@@ -27,7 +27,7 @@ def test_a_person_signs_their_company_up_and_lands_signed_in_on_its_subdomain(
     settings.PUBLIC_PORT = port
 
     page.goto(f"http://{settings.BASE_DOMAIN}:{port}/")
-    page.get_by_role("link", name="Create your company's workspace").click()
+    page.get_by_role("link", name="Create a workspace").first.click()
     assert page.url.endswith("/signup/")
 
     # The address is suggested from the company name and checked live: a taken one first.
@@ -47,8 +47,9 @@ def test_a_person_signs_their_company_up_and_lands_signed_in_on_its_subdomain(
     page.get_by_role("button", name="Create workspace").click()
 
     page.wait_for_url(f"http://initrode.{settings.BASE_DOMAIN}:{port}/projects/")
-    # Signed in: the workspace's own navigation with its sign-out button, not the sign-in page.
+    # Signed in: the workspace's own navigation with the owner's account menu, not the sign-in page.
     expect(page.get_by_role("link", name="Initrode Systems").first).to_be_visible()
+    page.get_by_label("Account menu of Bill Lumbergh").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     page.screenshot(path=ARTIFACTS / "signup-2-landed.png", full_page=True)
     assert Tenant.objects.filter(slug="initrode", name="Initrode Systems").exists()

@@ -28,8 +28,8 @@ from tenants.models import Tenant
 class OperatorTokenView(tokens.TokenView):
     """An operator's token, on the root domain: staff users of the public schema only."""
 
-    def sign_in(self, http_request, email, password):
-        return accounts.sign_in_for_token(http_request, email, password, operators_only=True)
+    def sign_in(self, http_request, email, password, code):
+        return accounts.sign_in_for_token(http_request, email, password, code, operators_only=True)
 
     def revoke(self, token):
         accounts.revoke_token(token)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
     path("users/", views.UserListView.as_view(), name="users"),
     path("users/<uuid:public_id>/", views.UserDetailView.as_view(), name="user"),
+    path("users/<uuid:public_id>/reactivate/", views.UserReactivateView.as_view(), name="user_reactivate"),
     path("invitations/", views.InvitationListView.as_view(), name="invitations"),
     path("invitations/<uuid:public_id>/", views.InvitationDetailView.as_view(), name="invitation"),
     path(

@@ -33,8 +33,8 @@ from tenant_apps.accounts.models import Invitation
 class TokenView(tokens.TokenView):
     """A workspace user's token, on the workspace's host."""
 
-    def sign_in(self, http_request, email, password):
-        return services.sign_in_for_token(http_request, email, password)
+    def sign_in(self, http_request, email, password, code):
+        return services.sign_in_for_token(http_request, email, password, code)
 
     def revoke(self, token):
         services.revoke_token(token)
@@ -78,12 +78,7 @@ class UserListView(generics.GenericAPIView):
         return _invite(request)
 
 
-class UserDetailView(APIView):
-    def get_permissions(self):
-        if self.request.method in ("PATCH", "DELETE"):
-            return [IsAuthenticated(), CanManageUsers(), CanChangeUser()]
-        return [IsAuthenticated(), CanViewUsers()]
-
+class _UserView(APIView):
     def _user(self, request, public_id):
         try:
             user = services.get_user_for(request.user, public_id)
@@ -91,6 +86,13 @@ class UserDetailView(APIView):
             raise NotFound() from None
         self.check_object_permissions(request, user)
         return user
+
+
+class UserDetailView(_UserView):
+    def get_permissions(self):
+        if self.request.method in ("PATCH", "DELETE"):
+            return [IsAuthenticated(), CanManageUsers(), CanChangeUser()]
+        return [IsAuthenticated(), CanViewUsers()]
 
     @extend_schema(responses=UserSerializer, summary="One user")
     def get(self, request, public_id):
@@ -108,6 +110,17 @@ class UserDetailView(APIView):
     def delete(self, request, public_id):
         services.deactivate_user(request.user, self._user(request, public_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserReactivateView(_UserView):
+    """POST: let a deactivated user sign in again (DELETE on the user deactivates)."""
+
+    permission_classes = [IsAuthenticated, CanManageUsers, CanChangeUser]
+
+    @extend_schema(request=None, responses=UserSerializer, summary="Reactivate a deactivated user")
+    def post(self, request, public_id):
+        services.reactivate_user(request.user, self._user(request, public_id))
+        return Response(UserSerializer(services.get_user_for(request.user, public_id)).data)
 
 
 def _invite(request):
