@@ -76,6 +76,9 @@ SHARED_APPS = [
     # The project package, for `manage.py dev` (config/management/): the launcher wires every layer
     # (embedded servers, demo data, all processes), so it lives with the wiring, not in `tenants`.
     "config",
+    # One form markup for the root domain's forms (signup, find my workspace); no tables. The pack
+    # is "platform" (CRISPY_TEMPLATE_PACK below), in tenant_apps/accounts/templates/platform/.
+    "crispy_forms",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -92,6 +95,9 @@ TENANT_APPS = [
     "django_otp.plugins.otp_static",
     "tenant_apps.outbox",
     "tenant_apps.projects",
+    # The same markup for every form of a workspace's pages (crispy_forms has no tables; listed
+    # in both because each list says what its host's pages use).
+    "crispy_forms",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -171,6 +177,14 @@ TEMPLATES = [
         },
     },
 ]
+
+# django-crispy-forms with our own template pack, "platform" (tenant_apps/accounts/templates/platform/,
+# README "Forms"): the pages' forms render one accessible markup in the app's look. Bootstrap's
+# packs are not allowed: the app does not load Bootstrap, so their markup would be unstyled.
+CRISPY_TEMPLATE_PACK = "platform"
+CRISPY_ALLOWED_TEMPLATE_PACKS = ("platform",)
+# A layout naming a field the form lacks fails the page (and its test) instead of dropping the field.
+CRISPY_FAIL_SILENTLY = False
 
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
