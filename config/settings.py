@@ -305,6 +305,16 @@ OUTBOX_BULK_BURST_PER_TENANT = env_int("OUTBOX_BULK_BURST_PER_TENANT", 50)
 # Ready, migrated spare schemas kept for new tenants, so provisioning runs no migration. The beat
 # job tops the pool up to this size (0 turns the pool off: the template copy, else migrations, serve).
 TENANT_POOL_SIZE = env_int("TENANT_POOL_SIZE", 5)
+# --- Migrating every tenant (tenants/migrating.py, `manage.py migrate_tenants`) -------------------
+# Forked processes that migrate schemas at once, each with its own database connection.
+TENANT_MIGRATE_PROCESSES = env_int("TENANT_MIGRATE_PROCESSES", 4)
+# A tenant is held (pages 503, tasks deferred) while its schema migrates; a crashed run's holds
+# lapse after this long.
+TENANT_MIGRATE_HOLD_SECONDS = env_int("TENANT_MIGRATE_HOLD_SECONDS", 600)
+# The 503's Retry-After, and how long a held tenant's task waits before it is tried again.
+TENANT_MIGRATE_RETRY_SECONDS = env_int("TENANT_MIGRATE_RETRY_SECONDS", 5)
+# `migrate_schemas --executor=tenants` runs the same code (tenants/migration_executor.py).
+GET_EXECUTOR_FUNCTION = "tenants.migration_executor.get_executor"
 CELERY_BEAT_SCHEDULE["tenants-refill-pool"] = {
     "task": "tenants.refill_pool",
     "schedule": float(env_int("TENANT_POOL_REFILL_SECONDS", 60)),

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
+from django.utils import timezone
 from django_tenants.models import DomainMixin, TenantMixin
 
 from tenants import host_cache
@@ -58,6 +59,10 @@ class Tenant(TenantMixin):
     # Set by the tenant's owners (tenant_apps.accounts): every user must sign in with a second
     # factor, and one without a device is sent to set one up before anything else.
     two_factor_required = models.BooleanField(default=False)
+    # Set while ``migrate_tenants`` migrates this tenant's schema (tenants.migrating): its pages
+    # answer 503 with Retry-After and its tasks wait, until the hold is released or this time passes
+    # (a crashed run's holds lapse on their own).
+    held_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -77,6 +82,11 @@ class Tenant(TenantMixin):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    @property
+    def is_held(self) -> bool:
+        """Its schema is being migrated (tenants.migrating): serve nothing, run no task."""
+        return self.held_until is not None and self.held_until > timezone.now()
 
     @property
     def primary_host(self) -> str:
@@ -266,3 +276,42 @@ class TenantExport(models.Model):
 
     def __str__(self):
         return f"export of {self.tenant.slug} ({self.status})"
+
+
+# --- Migrating every tenant's schema (tenants.migrating) -----------------------------------------
+
+
+class MigrationRun(models.Model):
+    """One ``migrate_tenants`` run: unfinished after a crash, until ``--resume`` completes it."""
+
+    migration_state = models.CharField(max_length=64, help_text="What the run migrates every schema to.")
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"migration run {self.pk} ({'finished' if self.finished_at else 'unfinished'})"
+
+
+class MigrationRunSchema(models.Model):
+    """What a run did to one schema: the summary's line, and what ``--resume`` reports as done."""
+
+    class Outcome(models.TextChoices):
+        OK = "ok", "Migrated"
+        FAILED = "failed", "Failed (rolled back)"
+
+    run = models.ForeignKey(MigrationRun, on_delete=models.CASCADE, related_name="schemas")
+    schema_name = models.CharField(max_length=63)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    applied = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.schema_name}: {self.outcome}"

@@ -70,8 +70,17 @@ def quote(name: str) -> str:
 def current_migration_state() -> str:
     """Hash of the migrations this code ships: what a fully migrated tenant schema has recorded.
     The code does not change under a running process, so it is computed once."""
-    loader = MigrationLoader(None, ignore_no_migrations=True)
-    return _state_hash(loader.graph.nodes)
+    return _state_hash(recorded_migrations(MigrationLoader(None, ignore_no_migrations=True)))
+
+
+def recorded_migrations(loader: MigrationLoader) -> set[tuple[str, str]]:
+    """What a schema migrated to ``loader``'s migrations records in django_migrations: the graph's
+    nodes, and for a squashed migration (wagtail ships some) the ones it replaces, which Django
+    records too."""
+    recorded = set(loader.graph.nodes)
+    for migration in loader.graph.nodes.values():
+        recorded.update(migration.replaces or ())
+    return recorded
 
 
 def schema_migration_state(schema: str) -> str:
