@@ -1,7 +1,12 @@
+from crispy_forms.bootstrap import AppendedText
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Layout, Submit
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import password_validators_help_text_html, validate_password
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from shared_apps.signup.services import normalize_slug
 from tenants.services import check_new_tenant
@@ -39,6 +44,25 @@ class SignupForm(forms.Form):
         help_text=password_validators_help_text_html(),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
+
+    @property
+    def helper(self) -> FormHelper:
+        """The whole form for ``{% crispy form %}`` on any page of the root domain (the signup
+        page, the home): a POST to /signup/. The address gets the live check's status line, which
+        the page's script fills in and names in the field's aria-describedby."""
+        helper = FormHelper(self)
+        helper.form_action = reverse("signup:signup")
+        helper.attrs = {"novalidate": True}
+        helper.layout = Layout(
+            "company_name",
+            AppendedText("slug", f".{settings.BASE_DOMAIN}", data_check_url=reverse("signup:check_slug")),
+            HTML('<p class="status" id="slug-status" role="status" aria-live="polite"></p>'),
+            "owner_name",
+            "email",
+            "password",
+            Submit("create", "Create workspace"),
+        )
+        return helper
 
     def clean_slug(self):
         return normalize_slug(self.cleaned_data["slug"])

@@ -1,6 +1,10 @@
+from crispy_forms.bootstrap import AppendedText
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Layout, Submit
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from shared_apps.workspace_finder import services
 from tenants.slugs import SLUG_RE
@@ -14,9 +18,28 @@ class WorkspaceAddressForm(forms.Form):
         label="Workspace address",
         max_length=200,  # a generous cap; the rule is the slug's own (3 to 40 characters)
         widget=forms.TextInput(
-            attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+                "placeholder": "your-company",
+            }
         ),
     )
+
+    @property
+    def helper(self) -> FormHelper:
+        """The whole form for ``{% crispy form %}`` on any page of the root domain: a GET to
+        /workspace/sign-in/ (it changes nothing; the address is the visitor's to bookmark)."""
+        helper = FormHelper(self)
+        helper.form_method = "get"
+        helper.form_action = reverse("workspace_sign_in")
+        helper.attrs = {"novalidate": True}
+        helper.layout = Layout(
+            AppendedText("slug", f".{settings.BASE_DOMAIN}"),
+            Submit("continue", "Continue", css_class="button"),
+        )
+        return helper
 
     def clean_slug(self):
         slug = self.cleaned_data["slug"].strip().lower()
@@ -43,6 +66,16 @@ class FindWorkspaceForm(forms.Form):
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
+
+    @property
+    def helper(self) -> FormHelper:
+        """The whole form for ``{% crispy form %}`` on any page of the root domain: a POST to
+        /workspace/find/, with its CSRF token."""
+        helper = FormHelper(self)
+        helper.form_action = reverse("find_workspace")
+        helper.attrs = {"novalidate": True}
+        helper.add_input(Submit("find", "Email me my workspaces", css_class="button secondary"))
+        return helper
 
     def clean_email(self):
         return services.normalize_email(self.cleaned_data["email"])

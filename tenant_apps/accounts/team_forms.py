@@ -4,6 +4,7 @@ The role select offers only the roles the signed-in person may hand out (``can_g
 an admin never sees "Owner". A role posted anyway is still refused by the service.
 """
 
+from crispy_forms.helper import FormHelper
 from django import forms
 
 from tenant_apps.accounts import services
@@ -35,3 +36,17 @@ class InviteForm(_RoleChoice):
 
 class RoleForm(_RoleChoice):
     """One user's new role (each row of the page has its own form posting ``role``)."""
+
+
+def role_form_for(actor, member, role: str | None) -> RoleForm:
+    """The role select of ``member``'s row on the team page: ids of its own (``role-<public id>``,
+    as many forms as rows on one page) and a label for screen readers only, the row saying whose
+    role it is to everyone else."""
+    form = RoleForm(actor=actor, initial={"role": role}, auto_id=f"%s-{member.public_id}")
+    form.fields["role"].label = f"Role of {member.email}"
+    # Inside the row's own <form>, which holds the CSRF token and the button.
+    form.helper = FormHelper()
+    form.helper.form_tag = False
+    form.helper.disable_csrf = True
+    form.helper.form_show_labels = False
+    return form

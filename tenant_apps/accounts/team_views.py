@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tenant_apps.accounts import invitations, services
 from tenant_apps.accounts.models import Invitation
 from tenant_apps.accounts.roles import role_of
-from tenant_apps.accounts.team_forms import InviteForm, RoleForm, grantable_roles
+from tenant_apps.accounts.team_forms import InviteForm, RoleForm, role_form_for
 from tenants.limits import PlanLimitReached
 
 
@@ -73,6 +73,9 @@ def _page(request, *, invite_form=None, row=None, row_errors=(), errors=(), stat
         }
         for user in services.users_for(actor)
     ]
+    for member in members:
+        if member["can_change"]:
+            member["role_form"] = role_form_for(actor, member["user"], member["role"])
     invites = [
         {
             "invitation": invitation,
@@ -87,7 +90,6 @@ def _page(request, *, invite_form=None, row=None, row_errors=(), errors=(), stat
         "members": members,
         "invitations": invites,
         "invite_form": invite_form or InviteForm(actor=actor),
-        "roles": grantable_roles(actor),
         "errors": errors,
     }
     return render(request, "accounts/team/team.html", context, status=status)

@@ -32,6 +32,15 @@ class CodeForm(forms.Form):
     )
 
 
+class SetupCodeForm(CodeForm):
+    """The code that turns two-factor sign-in on: from the app only, no recovery code yet."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].label = "Code from the app"
+        self.fields["code"].help_text = ""
+
+
 class DisableForm(forms.Form):
     code = forms.CharField(max_length=second_factor.CODE_MAX_LENGTH, required=False, label="Current code")
     password = forms.CharField(
@@ -87,7 +96,7 @@ def enable(request):
         messages.info(request, "Two-factor sign-in is already on.")
         return redirect("two_factor:manage")
     device = second_factor.start_enrollment(request.user)
-    return _setup_page(request, device, CodeForm())
+    return _setup_page(request, device, SetupCodeForm())
 
 
 @sensitive_post_parameters("code")
@@ -101,7 +110,7 @@ def confirm(request):
     if device is None:
         messages.info(request, "Start again: the setup was replaced or finished.")
         return redirect("two_factor:manage")
-    form = CodeForm(request.POST)
+    form = SetupCodeForm(request.POST)
     if form.is_valid():
         try:
             codes = second_factor.confirm_enrollment(device, form.cleaned_data["code"])

@@ -73,7 +73,7 @@ def test_a_bad_address_is_a_400_with_the_fields_error_and_nothing_is_enqueued(
         response = visitor.post("/workspace/find/", {"email": email})
     assert response.status_code == 400
     page = response.content.decode()
-    assert error in page and 'id="id_email-errors"' in page and 'aria-invalid="true"' in page
+    assert error in page and 'id="id_email_error"' in page and 'aria-invalid="true"' in page
     assert SENT_PAGE not in response.content
     assert callbacks == []
 

@@ -96,7 +96,7 @@ def test_a_bad_or_unknown_workspace_address_is_a_400_with_the_fields_error(visit
     page = response.content.decode()
     assert error in page.replace("&#x27;", "'")
     if "\x00" not in typed:
-        assert 'aria-invalid="true"' in page and 'id="id_slug-errors"' in page
+        assert 'aria-invalid="true"' in page and 'id="id_slug_error"' in page
 
 
 def test_a_deleted_workspace_is_unknown_as_its_host_says(visitor, other_tenant):
