@@ -203,6 +203,10 @@ DATABASES["default"]["ENGINE"] = "tenants.db"
 if _database_password := env_str("DATABASE_PASSWORD"):
     DATABASES["default"]["PASSWORD"] = _database_password
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# "transaction" when DATABASE_URL points at PgBouncer in transaction mode: the schema is then set
+# inside every transaction instead of once per connection (tenants/db/pooling.py, README
+# "Connection pooling"). "session" (the default) for a direct connection or session pooling.
+DATABASES["default"]["POOL_MODE"] = env_str("DATABASE_POOL_MODE", "session")
 # A reused connection that answered a query less than this long ago skips the health check's
 # `SELECT 1` (tenants/db/base.py); one idle for longer is checked before the request uses it.
 CONN_HEALTH_CHECK_IDLE_SECONDS = env_int("CONN_HEALTH_CHECK_IDLE_SECONDS", 10)
