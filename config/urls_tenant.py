@@ -34,6 +34,8 @@ urlpatterns = [
     path("team/", include("tenant_apps.accounts.team_urls")),
     path("api/v1/", include("tenant_apps.accounts.api.urls")),
     path("api/v1/", include("tenant_apps.projects.api.urls")),
+    # GraphQL over the same services and credentials as the REST API (config/graphql_urls.py).
+    path("graphql/", include("config.graphql_urls")),
     path("", include("tenant_apps.projects.urls")),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls_tenant"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -154,8 +154,8 @@ class TwoFactorPolicyMiddleware:
     """On a workspace's host (after django-otp's OTPMiddleware): a signed-in user whose session does
     not meet the policy reaches only sign-out, the code step and the two-factor pages. With a device
     they are sent to the code step (a session started before they turned two-factor on elsewhere);
-    without one, on a workspace that requires it, to the setup page. An API call on such a session
-    gets a 403 (a token's own checks are the token exchange's)."""
+    without one, on a workspace that requires it, to the setup page. An API or GraphQL call on such a
+    session gets a 403 (a token's own checks are the token exchange's)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -172,9 +172,12 @@ class TwoFactorPolicyMiddleware:
         if session_ok(request):
             return None
         has_device = second_factor.has_device(request.user)
+        message = "Two-factor sign-in is required: finish it in the browser."
         if request.path.startswith("/api/"):
+            return JsonResponse({"detail": message}, status=403)
+        if request.path.startswith("/graphql/"):  # in GraphQL's error format (config/api/graphql.py)
             return JsonResponse(
-                {"detail": "Two-factor sign-in is required: finish it in the browser."}, status=403
+                {"errors": [{"message": message, "extensions": {"code": "FORBIDDEN"}}]}, status=403
             )
         if has_device:
             return HttpResponseRedirect(f"{reverse('accounts:sign_in_code')}?next={_quoted(request)}")
