@@ -32,7 +32,10 @@ What was measured (psycopg 3.3, Django 5.2, PgBouncer 1.18, PostgreSQL 15), and 
   connection to another): Django's default ``prepare_threshold`` is None, and client-side binding
   never prepares. Server-side cursors (``.iterator()``) use ``WITH HOLD`` cursors that outlive the
   transaction, so the mode turns ``DISABLE_SERVER_SIDE_CURSORS`` on. ``assume_role`` (a session
-  ``SET ROLE``) would leak like the search path, so it is refused.
+  ``SET ROLE``) would leak like the search path, so it is refused, and so is a statement that
+  keeps session state (a session advisory lock, LISTEN, PREPARE, a temporary table, a session SET
+  of the path or role): the pool refill and ``migrate_tenants`` take session advisory locks, so
+  they run on a direct connection (README "Connection pooling").
 
 Limits: a statement PostgreSQL refuses inside a transaction block (``VACUUM``, ``CREATE DATABASE``,
 ``... CONCURRENTLY``) is sent without the prefix and resolves names through the server's default
@@ -43,6 +46,7 @@ pooling"). Statement mode is not supported at all: Django's ``atomic()`` needs t
 import re
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import NotSupportedError
 from django.db.backends.postgresql.base import Cursor as DjangoCursor
 from django_tenants.utils import quote_schema_name
 from psycopg import pq, sql
@@ -92,6 +96,16 @@ def set_local_search_path(search_paths: list[str]) -> str:
     return "SET LOCAL search_path = " + ",".join(quote_schema_name(s) for s in search_paths)
 
 
+# Session state that a transaction pooler hands to the next client, or loses between transactions:
+# refused in transaction mode, loudly, rather than leaking a lock or a path (README "Connection
+# pooling": the processes that need them run on a direct connection).
+_SESSION_STATE = re.compile(
+    r"\bpg_(try_)?advisory_(un)?lock(_shared)?\s*\("
+    r"|^\s*(LISTEN|UNLISTEN|PREPARE|CREATE\s+(TEMP|TEMPORARY)\b"
+    r"|(SET|RESET)\s+(SESSION\s+)?(search_path|role|session\s+authorization)\b)",
+    re.IGNORECASE,
+)
+
 # Transaction control reads no table; ROLLBACK TO SAVEPOINT must also run in a failed transaction,
 # where a SET before it would fail first.
 _TRANSACTION_CONTROL = re.compile(
@@ -108,6 +122,18 @@ def _text(query) -> str | None:
 def runs_outside_transaction_block(query) -> bool:
     text = _text(query)
     return text is not None and bool(_OUTSIDE_TRANSACTION_BLOCK.match(text))
+
+
+def refuse_session_state(query) -> None:
+    """NotSupportedError for a statement whose effect outlives its transaction (see above)."""
+    text = _text(query)
+    if text is not None and _SESSION_STATE.search(text):
+        raise NotSupportedError(
+            "POOL_MODE 'transaction' cannot run a statement that keeps session state (a session "
+            "advisory lock, LISTEN, PREPARE, a temporary table, a session SET): the pooler gives "
+            "the server connection to another client after this transaction. Use its transaction-"
+            f"level form, or run this process on a direct connection: {text[:80]!r}"
+        )
 
 
 def is_transaction_control(query) -> bool:
@@ -141,6 +167,7 @@ class TransactionPooledCursor(DjangoCursor):
     def _search_path_statement(self, query) -> str | None:
         if self.tenant_database is None:
             return None
+        refuse_session_state(query)
         return self.tenant_database.search_path_statement_for(self.tenant_search_paths, query)
 
     def execute(self, query, params=None, **kwargs):

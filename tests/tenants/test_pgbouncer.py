@@ -24,7 +24,7 @@ import psycopg
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DataError, connection, connections, transaction
+from django.db import DataError, NotSupportedError, connection, connections, transaction
 from django.db.backends.signals import connection_created
 from django.test import Client
 
@@ -343,6 +343,37 @@ def test_a_request_through_pgbouncer_signs_in_on_its_own_tenant_only(
         connection_created.disconnect(opened)
         backend.close()
         connections["default"] = direct
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT pg_try_advisory_lock(42)",
+        "SELECT pg_advisory_unlock(42)",
+        "LISTEN tenant_changes",
+        "CREATE TEMP TABLE scratch (id int)",
+        "SET search_path = globex",
+        "SET ROLE postgres",
+    ],
+)
+def test_transaction_mode_refuses_what_would_outlive_the_transaction(
+    pgbouncer, tenant, close_pooled, statement
+):
+    backend = pooled(pgbouncer, "tp")
+    backend.set_tenant(tenant)
+    with pytest.raises(NotSupportedError, match="direct connection"):
+        with backend.cursor() as cursor:
+            cursor.execute(statement)
+
+
+def test_transaction_mode_runs_the_transaction_level_forms(pgbouncer, tenant, close_pooled):
+    backend = pooled(pgbouncer, "tp")
+    backend.set_tenant(tenant)
+    with transaction.atomic(using="pooled"), backend.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(42)")
+        assert cursor.fetchone() == (True,)
+        cursor.execute("SET LOCAL lock_timeout = '1s'")
+        assert owners_seen(backend) == [OWNER_OF["acme"]]
 
 
 # --- Settings ---------------------------------------------------------------------------------
