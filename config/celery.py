@@ -6,6 +6,11 @@ task enqueued in acme's context runs in acme's schema and one enqueued outside a
 public. Its switch runs in a ``task_prerun`` signal handler, whose errors Celery only logs: for a
 tenant deleted since the task was sent, the task would then run in the public schema.
 ``PlatformTask`` closes that gap: such a task is dropped, with a log line.
+
+A tenant's task that starts while its schema migrates (``Tenant.held_until``, tenants.migrating)
+is sent again TENANT_MIGRATE_RETRY_SECONDS later, as often as needed: deferred, never dropped, and
+without spending one of the task's own retries. That costs one indexed query per tenant task: the
+Tenant row tenant-schemas-celery caches may be up to CELERY_TASK_TENANT_CACHE_SECONDS old.
 """
 
 import logging
@@ -13,7 +18,10 @@ import os
 
 from celery.exceptions import Ignore
 from celery.signals import task_postrun
+from django.conf import settings
 from django.db import connections
+from django.utils import timezone
+from django_tenants.utils import get_public_schema_name
 from tenant_schemas_celery.app import CeleryApp, get_schema_name_from_task
 from tenant_schemas_celery.task import TenantTask
 
@@ -32,6 +40,11 @@ class PlatformTask(TenantTask):
 
     def before_start(self, task_id, args, kwargs):
         schema = get_schema_name_from_task(self, kwargs)
+        self._ensure_schema(task_id, schema)
+        if schema and schema != get_public_schema_name():
+            self._defer_if_held(task_id, schema)
+
+    def _ensure_schema(self, task_id, schema):
         databases = [connections[alias] for alias in self.get_tenant_databases()]
         if not schema or all(db.schema_name == schema for db in databases):
             return
@@ -49,6 +62,19 @@ class PlatformTask(TenantTask):
             raise Ignore() from None
         for db in databases:
             db.set_tenant(tenant, include_public=True)
+
+    def _defer_if_held(self, task_id, schema):
+        from django_tenants.utils import get_tenant_model
+
+        held_until = (
+            get_tenant_model().objects.filter(schema_name=schema).values_list("held_until", flat=True).first()
+        )
+        if held_until is None or held_until <= timezone.now():
+            return
+        # What retry() sends, without its count: the same id, arguments, queue and schema.
+        self.signature_from_request(countdown=settings.TENANT_MIGRATE_RETRY_SECONDS).apply_async()
+        logger.info("deferred task %s[%s]: the schema %r is migrating", self.name, task_id, schema)
+        raise Ignore()
 
 
 # The request id and the task's context on every line of the worker (config/logs.py); after

@@ -40,7 +40,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 
 logger = logging.getLogger(__name__)
 
-KEY_FORMAT = 3  # 3: entries carry the tenant's canonical host
+KEY_FORMAT = 4  # 3: entries carry the tenant's canonical host; 4: and its migration hold
 MISS = object()
 _NO_TENANT = "no-tenant"
 # Short: a host that gets a domain is forgotten at once anyway; this only bounds the entries a

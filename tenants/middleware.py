@@ -4,7 +4,9 @@ operator's side), a tenant's domain to that tenant's schema and the tenant URLco
 django-tenants' TenantMainMiddleware does the routing; this subclass fills in its hooks: how a
 hostname is read (normalised and checked), how a tenant is found (the shared host cache), what an
 unknown host gets, plus the answers it has no hook for: 400 for a Host header that names no
-valid hostname, 403 for a suspended tenant, and a redirect for a host a tenant was renamed away from.
+valid hostname, 403 for a suspended tenant, 503 with Retry-After for a tenant held while its schema
+migrates (tenants.migrating; the hold comes with the cached host entry, so it costs no lookup), and
+a redirect for a host a tenant was renamed away from.
 
 A deleted tenant's hosts answer exactly like an unknown host (404): nothing tells a visitor that a
 workspace was there. A renamed tenant's old host (an unexpired HostRedirect, tenants.host_redirects,
@@ -41,6 +43,7 @@ from django_tenants.postgresql_backend.base import FakeTenant
 from django_tenants.utils import get_public_schema_name, remove_www, tenant_context
 
 from tenants import host_redirects
+from tenants.migrating import retry_after_seconds
 from tenants.models import Tenant
 from tenants.request_guards import is_api_path
 from tenants.routing import hostname_of, tenant_for_host
@@ -53,6 +56,14 @@ class BadHost(Exception):
 
 
 class TenantSuspended(Exception):
+    def __init__(self, tenant: Tenant):
+        super().__init__(tenant.slug)
+        self.tenant = tenant
+
+
+class TenantHeld(Exception):
+    """The tenant's schema is being migrated (tenants.migrating)."""
+
     def __init__(self, tenant: Tenant):
         super().__init__(tenant.slug)
         self.tenant = tenant
@@ -78,6 +89,14 @@ class TenantHostMiddleware(TenantMainMiddleware):
             if is_api_path(request.path_info):
                 return self._api_error(403, "This workspace is suspended.")
             return self._page("tenants/suspended.html", 403, tenant=suspended.tenant)
+        except TenantHeld as held:
+            if is_api_path(request.path_info):
+                response = self._api_error(503, "This workspace is being updated; try again shortly.")
+            else:
+                response = self._page("tenants/updating.html", 503, tenant=held.tenant)
+            response["Retry-After"] = str(retry_after_seconds(held.tenant))
+            add_never_cache_headers(response)
+            return response
         except HostMoved as moved:
             return self._moved(request, moved.tenant)
 
@@ -104,6 +123,8 @@ class TenantHostMiddleware(TenantMainMiddleware):
             raise domain_model.DoesNotExist(hostname)  # the same 404 as an unknown host
         if not tenant.is_active:
             raise TenantSuspended(tenant)
+        if tenant.is_held:
+            raise TenantHeld(tenant)
         return tenant
 
     def no_tenant_found(self, request, hostname):

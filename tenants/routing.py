@@ -30,6 +30,9 @@ CACHED_FIELDS = (
     "email_from_name",
     "email_reply_to",
     "two_factor_required",
+    # Set while the tenant's schema migrates (tenants.migrating): carried here, routing learns of a
+    # hold without a lookup of its own.
+    "held_until",
 )
 # Beside them, the host links go to (Tenant.canonical_host): the primary domain when it is verified.
 CANONICAL_DOMAIN = "canonical_domain"

@@ -35,6 +35,10 @@ TASK_QUEUES_FOLLOW_DEFAULT = True
 # A test template that is bulk mail (tests/outbox/test_fairness.py).
 OUTBOX_BULK_TEMPLATES = [*OUTBOX_BULK_TEMPLATES, "outboxtest/newsletter"]  # noqa: F405
 
+# A tenant app whose next migrations tests/tenants/test_migrate_tenants.py switches in.
+TENANT_APPS = [*TENANT_APPS, "tests.tenants.migrating_app"]  # noqa: F405
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.tenants.migrating_app"]  # noqa: F405
+
 # No per-process copy of host lookups (tenants/host_cache.py): workers change tenants and domains in
 # other processes, and tests read the change at once. tests/tenants/test_host_local_copy.py turns
 # it on.

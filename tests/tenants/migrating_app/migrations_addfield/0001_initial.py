@@ -1,0 +1,1 @@
+from tests.tenants.migrating_app.initial import Migration  # noqa: F401
