@@ -43,11 +43,14 @@ from graphql.type import get_named_type
 from graphql.validation.rules.max_introspection_depth_rule import MaxIntrospectionDepthRule
 from rest_framework import exceptions
 from rest_framework import serializers as drf_serializers
+from strawberry import relay
 from strawberry.django.views import GraphQLView as StrawberryGraphQLView
 from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.relay.utils import from_base64
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
+from strawberry_django.relay import DjangoListConnection
 
 from config.api.authentication import BearerTokenAuthentication
 from tenants.request_guards import nesting_exceeds
@@ -144,6 +147,46 @@ def _page_size(field: FieldNode) -> int:
     if not sizes or variable:
         return MAX_PAGE_SIZE
     return max(0, min(max(sizes), MAX_PAGE_SIZE))
+
+
+# --- Pages -------------------------------------------------------------------------------------
+
+# A cursor is an offset into the list; past this one it is no cursor we ever gave (and PostgreSQL's
+# OFFSET would refuse a number past 2^63 with an error).
+MAX_OFFSET = 2**31
+
+
+@strawberry.type(name="Connection", description="A page of a list, with the cursors of its items.")
+class Page(DjangoListConnection[relay.NodeType]):
+    """strawberry-graphql-django's connection, with its cursors checked before they reach the
+    database: a cursor the list never gave is BAD_USER_INPUT, not a database error."""
+
+    @classmethod
+    def resolve_connection(cls, nodes, *, info, before=None, after=None, first=None, last=None, **kwargs):
+        for name, cursor in (("before", before), ("after", after)):
+            if cursor is not None:
+                _check_cursor(name, cursor)
+        return super().resolve_connection(
+            nodes, info=info, before=before, after=after, first=first, last=last, **kwargs
+        )
+
+
+def _check_cursor(name: str, cursor: str) -> None:
+    try:
+        prefix, offset = from_base64(cursor)
+        valid = prefix == relay.Edge.CURSOR_PREFIX and 0 <= int(offset) < MAX_OFFSET
+    except (ValueError, TypeError):
+        valid = False
+    if not valid:
+        raise ValidationError({name: ["Not a cursor of this list."]})
+
+
+def check_text(name: str, value: str | None) -> str | None:
+    """``value`` of a free-text argument that goes to the database unvalidated (a search): a NUL,
+    which PostgreSQL cannot hold in text, is a field error."""
+    if value is not None and "\x00" in value:
+        raise ValidationError({name: ["Null characters are not allowed."]})
+    return value
 
 
 # --- Errors -----------------------------------------------------------------------------------

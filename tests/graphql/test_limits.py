@@ -1,6 +1,7 @@
 """The limits of /graphql/ (config/api/graphql.py) and hostile bodies: each refusal is a 4xx with a
 GraphQL-shaped error that says what was refused, never a 500, and nothing is written."""
 
+import base64
 import json
 
 import pytest
@@ -172,3 +173,34 @@ def test_put_and_delete_are_refused(web, member):
             method, "/graphql/", json.dumps({"query": "{ me { email } }"}), "application/json"
         )
         assert response.status_code == 405
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["arrayconnection:99999999999999999999", "arrayconnection:-5", "otherprefix:3", "arrayconnection:x"],
+    ids=["past PostgreSQL's OFFSET", "negative", "another prefix", "not a number"],
+)
+def test_a_cursor_the_list_never_gave_is_a_field_error_not_a_database_error(client, rows, cursor):
+    encoded = base64.b64encode(cursor.encode()).decode()
+    for document in (
+        "query($c: String) { tasks(after: $c, first: 5) { edges { node { id } } } }",
+        "query($c: String) { projects(before: $c, last: 3) { edges { node { id } } } }",
+        "query($c: String) { tasks(first: 5) { edges { node { "
+        "comments(first: 5, after: $c) { edges { node { id } } } } } } }",
+    ):
+        body = client(document, {"c": encoded})
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "query($s: String) { tasks(search: $s) { edges { node { id } } } }",
+        "query($s: String) { projects(search: $s) { edges { node { id } } } }",
+        '{ tasks(search: "a\\u0000b") { edges { node { id } } } }',
+    ],
+    ids=["tasks, in a variable", "projects, in a variable", "tasks, escaped in the document"],
+)
+def test_a_nul_in_a_search_is_a_field_error(client, document):
+    body = client(document, {"s": "a\x00b"})
+    assert body["errors"][0]["extensions"]["fields"] == {"search": ["Null characters are not allowed."]}

@@ -18,8 +18,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from strawberry.types import Info
-from strawberry_django.relay import DjangoListConnection
 
+from config.api.graphql import Page
 from tenant_apps.accounts import invitations, services
 from tenant_apps.accounts.api.serializers import InviteSerializer
 from tenant_apps.accounts.models import Invitation
@@ -107,7 +107,7 @@ class AccountsQuery:
     def me(self, info: Info) -> UserType | None:
         return _user(info)
 
-    @strawberry_django.connection(DjangoListConnection[UserType], description="The team, by email.")
+    @strawberry_django.connection(Page[UserType], description="The team, by email.")
     def users(self, info: Info, active: bool | None = None) -> Iterable[UserType]:
         actor = _user(info)
         _require(services.can_view_users(actor), VIEW_USERS)
@@ -123,7 +123,7 @@ class AccountsQuery:
         return services.get_user_for(actor, id)
 
     @strawberry_django.connection(
-        DjangoListConnection[InvitationType], description="Invitations, newest first: owners and admins."
+        Page[InvitationType], description="Invitations, newest first: owners and admins."
     )
     def invitations(self, info: Info) -> Iterable[InvitationType]:
         actor = _user(info)

@@ -21,8 +21,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from strawberry.types import Info
-from strawberry_django.relay import DjangoListConnection
 
+from config.api.graphql import Page, check_text
 from tenant_apps.projects import services
 from tenant_apps.projects.api.serializers import (
     ArchiveSerializer,
@@ -95,7 +95,7 @@ class TaskType:
     created_at: datetime.datetime
     updated_at: datetime.datetime
     comment_count: int = strawberry_django.field(annotate=Count("comments"))
-    comments: DjangoListConnection[CommentType] = strawberry_django.connection(
+    comments: Page[CommentType] = strawberry_django.connection(
         description="Oldest first, as on the task's page."
     )
 
@@ -194,13 +194,13 @@ def _task(public_id: uuid.UUID) -> Task:
 
 @strawberry.type
 class ProjectsQuery:
-    @strawberry_django.connection(DjangoListConnection[ProjectType], description="Projects, by name.")
+    @strawberry_django.connection(Page[ProjectType], description="Projects, by name.")
     def projects(
         self, info: Info, archived: bool = False, search: str | None = None
     ) -> Iterable[ProjectType]:
         _member(info)
         projects = Project.objects.filter(archived=archived)
-        if search:
+        if check_text("search", search):
             projects = projects.filter(Q(name__icontains=search) | Q(description__icontains=search))
         return projects.order_by("name", "pk")
 
@@ -210,7 +210,7 @@ class ProjectsQuery:
         return _project(id)
 
     @strawberry_django.connection(
-        DjangoListConnection[TaskType],
+        Page[TaskType],
         description="Tasks, open work first (the pages' order). Filters as REST's ?project=, "
         "?status=, ?assignee=me|none|<id>, ?due=, ?search=.",
     )
@@ -232,7 +232,7 @@ class ProjectsQuery:
                 uuid.UUID(assignee)
             except ValueError:
                 raise ValidationError({"assignee": ["Must be me, none or a valid id (UUID)."]}) from None
-        if search:
+        if check_text("search", search):
             tasks = tasks.filter(Q(title__icontains=search) | Q(description__icontains=search))
         tasks = services.filter_tasks(
             tasks,
