@@ -58,8 +58,9 @@ POOL_MODES = (SESSION, TRANSACTION)
 # Statements PostgreSQL runs only outside a transaction block: a prefix would make them fail.
 _OUTSIDE_TRANSACTION_BLOCK = re.compile(
     r"\s*(VACUUM|(CREATE|DROP)\s+(DATABASE|TABLESPACE)|ALTER\s+SYSTEM|REINDEX\s+(SYSTEM|DATABASE)"
-    r"|.*\bCONCURRENTLY\b)",
-    re.IGNORECASE | re.DOTALL,
+    r"|(CREATE\s+(UNIQUE\s+)?|DROP\s+)INDEX\s+CONCURRENTLY|REINDEX\b[^;]*\bCONCURRENTLY"
+    r"|ALTER\s+TABLE\b[^;]*\bDETACH\s+PARTITION\b[^;]*\bCONCURRENTLY)",
+    re.IGNORECASE,
 )
 
 

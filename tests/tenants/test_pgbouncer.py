@@ -28,6 +28,7 @@ from django.db import DataError, NotSupportedError, connection, connections, tra
 from django.db.backends.signals import connection_created
 from django.test import Client
 
+from tenants.db import pooling
 from tenants.db.base import DatabaseWrapper
 from tests.factories import PASSWORD
 from tests.worker import wait_until
@@ -374,6 +375,31 @@ def test_transaction_mode_runs_the_transaction_level_forms(pgbouncer, tenant, cl
         assert cursor.fetchone() == (True,)
         cursor.execute("SET LOCAL lock_timeout = '1s'")
         assert owners_seen(backend) == [OWNER_OF["acme"]]
+
+
+@pytest.mark.parametrize(
+    "statement, outside",
+    [
+        ("VACUUM acme.accounts_user", True),
+        ("CREATE DATABASE scratch", True),
+        ("CREATE UNIQUE INDEX CONCURRENTLY i ON t (a)", True),
+        ("drop index concurrently i", True),
+        ("REINDEX TABLE CONCURRENTLY t", True),
+        ("ALTER TABLE t DETACH PARTITION p CONCURRENTLY", True),
+        ("SELECT 'run concurrently'", False),
+        ("CREATE INDEX i ON t (a)", False),
+    ],
+)
+def test_only_statements_postgresql_refuses_in_a_transaction_go_without_the_path(statement, outside):
+    assert pooling.runs_outside_transaction_block(statement) is outside
+
+
+def test_a_vacuum_runs_through_the_pooler_in_transaction_mode(pgbouncer, tenant, close_pooled):
+    backend = pooled(pgbouncer, "tp")
+    backend.set_tenant(tenant)
+    with backend.cursor() as cursor:
+        cursor.execute(f"VACUUM acme.{get_user_model()._meta.db_table}")
+    assert owners_seen(backend) == [OWNER_OF["acme"]]
 
 
 # --- Settings ---------------------------------------------------------------------------------
