@@ -359,7 +359,13 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Files of the current schema's tenant under MEDIA_ROOT/tenants/<schema>/ (the root domain's under
+    # tenants/public/): a name saved by acme opens nothing for globex (README, "No leak through
+    # process-level state").
+    "default": {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"},
+    # Exports name their schema in the path themselves (exports/<schema>/<id>.zip) and are opened
+    # from the public schema by the operator's doors: one storage for every schema (tenants/exports.py).
+    "exports": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -659,9 +665,11 @@ CELERY_BEAT_SCHEDULE["tenants-purge-deleted"] = {
 
 # --- Exports (issue 10) --------------------------------------------------------------------------
 # A tenant's data as a zip of JSON files (tenants/exports.py), built by the job tenants.build_export
-# and kept in the default storage, under MEDIA_ROOT/exports/<schema>/ (never served as static
+# and kept in the "exports" storage, under MEDIA_ROOT/exports/<schema>/ (never served as static
 # files: downloads go through the operator's and the owner's signed-in doors), for this many days.
 MEDIA_ROOT = env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media"))
+# The default storage's folder of each schema, under MEDIA_ROOT (django-tenants' TenantFileSystemStorage).
+MULTITENANT_RELATIVE_MEDIA_ROOT = "tenants/%s"
 TENANT_EXPORT_KEEP_DAYS = env_int("TENANT_EXPORT_KEEP_DAYS", 7)
 # The build's own hard time limit (a big tenant takes longer than CELERY_TASK_TIME_LIMIT); a row
 # still running past it is marked failed by the beat job below. A pending row whose job never

@@ -9,7 +9,8 @@ The life of an export (``TenantExport``, a row in the public schema)::
 ``request_export`` writes the row and enqueues ``tenants.build_export`` after commit, in the
 tenant's schema (the ``_schema_name`` header, like every tenant task). ``build_export`` claims the
 row with a conditional UPDATE (pending -> running), so a redelivered message or a second worker
-does nothing twice, then writes a zip to the default storage at ``exports/<schema>/<id>.zip``:
+does nothing twice, then writes a zip to the ``exports`` storage (settings.STORAGES, one for every
+schema) at ``exports/<schema>/<id>.zip``:
 
 - ``manifest.json``: the format and its version, the tenant's slug and name, when, and for every
   data file its model, row count, size and SHA-256; and what was left out by rule.
@@ -55,7 +56,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.files import File
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models.signals import post_delete
@@ -159,7 +160,7 @@ def open_archive(export: TenantExport):
     if export.status != Status.READY or not export.file:
         raise TenantExport.DoesNotExist("the export is not ready")
     try:
-        return default_storage.open(export.file, "rb")
+        return _storage().open(export.file, "rb")
     except FileNotFoundError:
         raise TenantExport.DoesNotExist("the archive is gone") from None
 
@@ -296,8 +297,8 @@ def build_export(export_id: int, progress: Progress | None = None) -> TenantExpo
             with tempfile.TemporaryFile(prefix="tenant-export-") as archive:
                 _write_archive(export, archive, progress)
                 archive.seek(0)
-                stored = default_storage.save(_path_of(export), File(archive, name="export.zip"))
-        size = default_storage.size(stored)
+                stored = _storage().save(_path_of(export), File(archive, name="export.zip"))
+        size = _storage().size(stored)
         if progress is not None:
             progress(1, 1)
         now = timezone.now()
@@ -322,6 +323,13 @@ def build_export(export_id: int, progress: Progress | None = None) -> TenantExpo
     return export
 
 
+def _storage():
+    """Where archives live: the "exports" storage, one for every schema (the path names the
+    tenant's schema), not the default storage, whose folder depends on the current schema and
+    would hide an archive built in the tenant's schema from the operator's doors (public)."""
+    return storages["exports"]
+
+
 def _path_of(export: TenantExport) -> str:
     return f"exports/{export.tenant.schema_name}/{export.public_id}.zip"
 
@@ -329,7 +337,7 @@ def _path_of(export: TenantExport) -> str:
 def _fail(export: TenantExport, exc: Exception, stored: str) -> None:
     logger.exception("export %s of %s failed", export.public_id, export.tenant.slug)
     if stored:
-        default_storage.delete(stored)
+        _storage().delete(stored)
     # Our own reasons are written for the reader; any other error is named, not quoted (its text
     # may hold data), and the worker's log has it whole.
     reason = str(exc) if isinstance(exc, (ExportError, ImproperlyConfigured)) else type(exc).__name__
@@ -428,7 +436,7 @@ def expire_exports(now=None) -> int:
             status=Status.EXPIRED, file=""
         ):
             if export.file:
-                default_storage.delete(export.file)
+                _storage().delete(export.file)
             count += 1
     if count:
         logger.info("expired %d exports", count)
@@ -457,4 +465,4 @@ def _delete_archive(sender, instance, **kwargs):
     # A tenant's deletion cascades to its exports: their archives go with them, once committed.
     if instance.file:
         path = instance.file
-        transaction.on_commit(lambda: default_storage.delete(path))
+        transaction.on_commit(lambda: _storage().delete(path))

@@ -19,13 +19,16 @@ tenancy core has no import cycles); services builds on the slug checks defined h
 
 import logging
 import secrets
+import shutil
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name, schema_exists
+from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
 from tenants import host_cache, host_redirects
 from tenants.models import Domain, HostRedirect, Tenant
@@ -157,8 +160,20 @@ def purge_tenant(tenant: Tenant) -> str:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         locked.delete(force_drop=True)
         host_redirects.forget(hosts)
+        schema = locked.schema_name
+        transaction.on_commit(lambda: _delete_files_of(schema))
     logger.info("purged tenant %s (schema %s dropped)", slug, tenant.schema_name)
     return slug
+
+
+def _delete_files_of(schema: str) -> None:
+    """Delete the default storage's folder of a dropped schema (MEDIA_ROOT/tenants/<schema>/): a
+    later tenant given the same schema name must not find the old one's files."""
+    with schema_context(schema):
+        location = getattr(default_storage, "location", None)
+    # Only a folder of this schema's own: a default storage that is not per tenant has none.
+    if location and Path(location).name == schema:
+        shutil.rmtree(location, ignore_errors=True)
 
 
 def purge_deleted_tenants(now: datetime | None = None) -> list[str]:

@@ -33,7 +33,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.contenttypes.models import ContentType
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 from django.db import DatabaseError, connection, transaction
 from django.http import HttpResponseBadRequest
 from django.test import Client, override_settings
@@ -315,7 +315,7 @@ def world(django_db_setup, django_db_blocker):
         yield {"root": root, "tenant": tenant, "writes": writes}
         transaction.set_rollback(True)
         for archive in archives:
-            default_storage.delete(archive)
+            storages["exports"].delete(archive)
 
 
 # --- Filling patterns ---------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 from django.test import Client
 from django.urls import resolve, reverse
 from django.utils import timezone
@@ -836,7 +836,7 @@ def sample_export(other_tenant):
     export = exports.build_export(export.pk)
     assert export.status == TenantExport.Status.READY, export.error
     yield export
-    default_storage.delete(export.file)
+    storages["exports"].delete(export.file)
 
 
 # --- Secrets -------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -46,7 +46,7 @@ def archive_files(tenant) -> list[str]:
 
 
 def read_archive(export) -> dict[str, bytes]:
-    with default_storage.open(export.file, "rb") as handle:
+    with storages["exports"].open(export.file, "rb") as handle:
         with zipfile.ZipFile(io.BytesIO(handle.read())) as zf:
             return {name: zf.read(name) for name in zf.namelist()}
 

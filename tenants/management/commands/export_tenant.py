@@ -2,7 +2,7 @@ import time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 
@@ -54,8 +54,8 @@ class Command(BaseCommand):
         if export.status != TenantExport.Status.READY:
             raise CommandError(export.error or f"the export is {export.status}")
         location = export.file
-        if hasattr(default_storage, "path"):
-            location = default_storage.path(export.file)
+        if hasattr(storages["exports"], "path"):
+            location = storages["exports"].path(export.file)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Ready: {location} ({export.size_bytes} bytes), "
