@@ -113,7 +113,8 @@ def clear_request_context(**kwargs):
 
 
 def add_schema(logger, method_name, event_dict):
-    """``schema``: the schema of the thread's database connection (django-tenants)."""
+    """``schema``: the schema this context last put its database connection in (django-tenants;
+    tenants/context.py), which async code, with no connection of its own, reads too."""
     if "schema" not in event_dict:
         schema = _connection_schema()
         if schema:
@@ -129,7 +130,9 @@ def _connection_schema() -> str | None:
     try:
         from django.db import connection
 
-        return getattr(connection, "schema_name", None)
+        from tenants.context import current_schema
+
+        return current_schema() or getattr(connection, "schema_name", None)
     except Exception:  # never let a log line fail on the database's configuration
         return None
 

@@ -214,6 +214,9 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 # Issue `SET search_path` only when the schema changes, not before every cursor (which doubles the
 # round trips): the middleware resets the schema at the start of every request anyway.
 TENANT_LIMIT_SET_CALLS = True
+# Every set_tenant of a connection is copied into a ContextVar, so a thread or task started for a
+# request gets a connection in the request's tenant, not the public schema (tenants/context.py).
+EXTRA_SET_TENANT_METHOD_PATH = "tenants.context.remember"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0", required=PRODUCTION)
