@@ -346,6 +346,33 @@ def count_round_trips(names: list[str]) -> dict:
     }
 
 
+def cpu_per_request(names: list[str], rounds: int) -> dict:
+    """CPU milliseconds of this process per warm request, tenant routing against the fixed-schema
+    middleware, in alternating rounds: on a machine whose load moves, CPU time moves much less than
+    requests per second do. Both include the test client's own work, the same for both."""
+    from django.conf import settings
+    from django.test import Client, override_settings
+
+    fixed = [
+        "bench.scale_app.fixed.FixedTenantMiddleware"
+        if name == "tenants.middleware.TenantHostMiddleware"
+        else name
+        for name in settings.MIDDLEWARE
+    ]
+    os.environ["BENCH_FIXED_SCHEMA"] = SLUG.format(0).replace("-", "_")
+    clients = {"tenant routing": Client(), "fixed schema": Client()}
+    with override_settings(MIDDLEWARE=fixed):
+        clients["fixed schema"].get(PAGE, headers={"host": names[0], "x-forwarded-proto": "https"})
+    seconds = dict.fromkeys(clients, 0.0)
+    for _ in range(rounds):
+        for label, client in clients.items():
+            for name in names:  # the first round also fills each client's process state
+                started = time.process_time()
+                client.get(PAGE, headers={"host": name, "x-forwarded-proto": "https"})
+                seconds[label] += time.process_time() - started
+    return {label: 1000 * total / (rounds * len(names)) for label, total in seconds.items()}
+
+
 # --- Serving ----------------------------------------------------------------------------------------
 
 
@@ -549,7 +576,7 @@ def main():
 
     from tenants import pool
 
-    report = {"build": {}, "catalog": {}, "trips": {}, "serve": {}, "migrate": {}}
+    report = {"build": {}, "catalog": {}, "trips": {}, "cpu": {}, "serve": {}, "migrate": {}}
     try:
         started = time.perf_counter()
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
@@ -567,6 +594,7 @@ def main():
                 say(f"  warming the shared host cache for {n} hosts")
                 report["build"][n]["warm_s"] = warm_redis(hosts(n))
                 report["trips"][n] = count_round_trips(hosts(min(n, args.sample)))
+                report["cpu"][n] = cpu_per_request(hosts(min(n, args.sample)), rounds=5)
                 connection.close()
                 report["serve"][n] = serve(n, env, workdir, args)
             if n in args.migrate_at:
@@ -576,6 +604,9 @@ def main():
     finally:
         from django.core.cache import cache
 
+        from tenants import activity
+
+        activity.flush()  # this process's request counts, else written at exit, after the clean-up
         connection.close()
         cache.close()
         forget_keys(prefix)
@@ -635,6 +666,15 @@ def print_report(report: dict, args, has_migrate_tenants: bool) -> None:
         for n, rows in report["trips"].items():
             for label, (sql, db, trips) in rows.items():
                 print(f"{n:>8}  {label:<32}{sql:>6.2f}{db:>10.2f}{trips:>13.2f}")
+
+    if report["cpu"]:
+        print(
+            "\nCPU of the process per warm request, in process (5 alternating rounds; tenant vs fixed: requests per CPU second, as a ratio):"
+        )
+        print(f"{'tenants':>8}{'tenant routing ms':>19}{'fixed schema ms':>17}{'tenant vs fixed':>17}")
+        for n, row in report["cpu"].items():
+            ratio = row["fixed schema"] / row["tenant routing"]
+            print(f"{n:>8}{row['tenant routing']:>19.2f}{row['fixed schema']:>17.2f}{ratio:>16.2f}x")
 
     if report["serve"]:
         print(
