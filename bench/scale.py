@@ -668,9 +668,8 @@ def print_report(report: dict, args, has_migrate_tenants: bool) -> None:
                 print(f"{n:>8}  {label:<32}{sql:>6.2f}{db:>10.2f}{trips:>13.2f}")
 
     if report["cpu"]:
-        print(
-            "\nCPU of the process per warm request, in process (5 alternating rounds; tenant vs fixed: requests per CPU second, as a ratio):"
-        )
+        print("\nCPU of the process per warm request, in process (5 alternating rounds):")
+        print("(tenant vs fixed: the requests one CPU second serves, tenant routing over the fixed schema)")
         print(f"{'tenants':>8}{'tenant routing ms':>19}{'fixed schema ms':>17}{'tenant vs fixed':>17}")
         for n, row in report["cpu"].items():
             ratio = row["fixed schema"] / row["tenant routing"]
