@@ -79,6 +79,20 @@ SHARED_APPS = [
     # One form markup for the root domain's forms (signup, find my workspace); no tables. The pack
     # is "platform" (CRISPY_TEMPLATE_PACK below), in tenant_apps/accounts/templates/platform/.
     "crispy_forms",
+    # The root domain's pages (home, pricing, docs, changelog) in Wagtail, edited by operators at
+    # /cms/ (README "The root site's pages"). Shared apps only: their tables live in the public
+    # schema, never in a tenant's (tests/site_pages/test_tenant_schema.py). No redirects app nor
+    # its middleware: that would query Wagtail's tables on every tenant request.
+    "shared_apps.site_pages",
+    "wagtail.sites",
+    "wagtail.users",
+    "wagtail.documents",
+    "wagtail.images",
+    "wagtail.search",
+    "wagtail.admin",
+    "wagtail",
+    "modelcluster",
+    "taggit",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -665,6 +679,21 @@ CELERY_BEAT_SCHEDULE["tenants-purge-deleted"] = {
     "task": "tenants.purge_deleted",
     "schedule": float(env_int("TENANT_PURGE_INTERVAL_SECONDS", 3600)),
 }
+
+# --- The root site's pages: Wagtail (issue 14) -------------------------------------------------
+# shared_apps/site_pages; README "The root site's pages". Wagtail's admin is at /cms/ on the root
+# domain, for operators (shared_apps/site_pages/admin_access.py).
+WAGTAIL_SITE_NAME = "Platform"
+WAGTAILADMIN_BASE_URL = f"{PUBLIC_SCHEME}://{BASE_DOMAIN}{f':{PUBLIC_PORT}' if PUBLIC_PORT else ''}"
+# Operators sign in where they do for the global admin (its form, lockouts and second factor).
+WAGTAILADMIN_LOGIN_URL = "/admin/login/"
+# Wagtail's search of pages in the admin uses PostgreSQL's full-text search in the public schema.
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+# No "Wagtail update available" call to wagtail.org from the operators' dashboard.
+WAGTAIL_ENABLE_UPDATE_CHECK = False
+# Wagtail's background jobs (reference and search index updates) run in the saving process after
+# the commit; the backend works around a django-tasks bug on Python 3.11 (its module says which).
+TASKS = {"default": {"BACKEND": "shared_apps.site_pages.task_backend.ImmediateBackend"}}
 
 # --- Exports (issue 10) --------------------------------------------------------------------------
 # A tenant's data as a zip of JSON files (tenants/exports.py), built by the job tenants.build_export

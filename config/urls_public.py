@@ -4,8 +4,10 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from wagtail import urls as wagtail_urls
 
 from config.api.errors import not_found
+from shared_apps.site_pages.admin_access import cms_urls
 from shared_apps.workspace_finder import views as workspace_finder
 from tenant_apps.outbox.tracking import tracking_webhook
 from tenants import activity_admin, metrics, operator_two_factor, views
@@ -17,8 +19,8 @@ admin.site.index_title = "Tenants and operators"
 admin.site.index_template = "admin/platform_index.html"
 
 urlpatterns = [
-    # The home (shared_apps/workspace_finder): sign in to a workspace, find one's workspaces by email.
-    path("", workspace_finder.home, name="home"),
+    # The home is a Wagtail page (shared_apps/site_pages, served by the catch-all at the end); its
+    # forms post here (shared_apps/workspace_finder): sign in to a workspace, find one's by email.
     path("workspace/sign-in/", workspace_finder.go_to_workspace, name="workspace_sign_in"),
     path("workspace/find/", workspace_finder.find_workspace, name="find_workspace"),
     path("-/health/", views.health, name="health"),
@@ -60,6 +62,13 @@ if settings.DEV_TOOLBAR:
     from debug_toolbar.toolbar import debug_toolbar_urls
 
     urlpatterns += debug_toolbar_urls()
+
+urlpatterns += [
+    # Wagtail's admin, for operators only (shared_apps/site_pages/admin_access.py); not on tenant hosts.
+    path("cms/", cms_urls()),
+    # Last: Wagtail serves the root site's pages (home, pricing, docs, changelog) at any other path.
+    path("", include(wagtail_urls)),
+]
 
 # An unknown URL under /api/ answers in the API's error format; any other, Django's 404 page.
 handler404 = not_found

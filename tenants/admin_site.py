@@ -42,7 +42,7 @@ import functools
 import logging
 import re
 
-from django.contrib.admin import AdminSite, ModelAdmin
+from django.contrib.admin import AdminSite
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -256,7 +256,9 @@ class GuardedAdminSite(UnfoldAdminSite):
         # Imported here: unfold.admin imports models, and this module loads with the apps.
         from unfold.admin import ModelAdmin as UnfoldModelAdmin
 
-        admin_class = admin_class or ModelAdmin
+        # A model registered without a class (Wagtail's documents and images do) gets unfold's:
+        # Django's own before it would make no consistent MRO with unfold's, its subclass.
+        admin_class = admin_class or UnfoldModelAdmin
         bases = (admin_class,)
         if not issubclass(admin_class, UnfoldModelAdmin):
             # After the admin's own classes, before Django's ModelAdmin: what the admin sets

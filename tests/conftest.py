@@ -30,6 +30,7 @@ from django.urls import set_urlconf
 from django.utils import timezone
 from django_tenants.utils import schema_exists, tenant_context
 
+from shared_apps.site_pages.seed import seed_site_pages
 from tenant_apps.accounts.roles import Role
 from tenants.models import Domain, Tenant
 from tenants.services import provision_tenant
@@ -77,6 +78,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         for slug in TEST_TENANTS:
             ensure_test_tenant(slug)
+        seed_site_pages()
         baseline = Baseline(TEST_TENANTS)
         connection.set_schema_to_public()
     yield baseline
@@ -201,7 +203,16 @@ def operator(make_user):
 
 
 @pytest.fixture
-def root_client():
+def site_pages(db):
+    """The root site's Wagtail pages (home, pricing, docs, changelog) as `manage.py dev` seeds them:
+    seeded once per session, and again after a transactional test's flush emptied the public
+    schema (a few queries when they exist). Returns the root domain's Wagtail Site."""
+    connection.set_schema_to_public()
+    return seed_site_pages()
+
+
+@pytest.fixture
+def root_client(site_pages):
     """A browser on the root domain (the operator's side)."""
     return host_client(settings.BASE_DOMAIN)
 

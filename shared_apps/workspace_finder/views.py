@@ -1,36 +1,21 @@
-"""The root domain's home and its two forms (services.py says what each answers, and why)."""
+"""The two forms of the root domain's home (services.py says what each answers, and why)."""
 
-from django.conf import settings
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST
 
+from shared_apps.site_pages.rendering import render_home
 from shared_apps.workspace_finder import services
 from shared_apps.workspace_finder.forms import FindWorkspaceForm, WorkspaceAddressForm
 from tenants.request_guards import client_address
 
 
 def _home(request, *, address_form=None, find_form=None, status=200):
-    return render(
-        request,
-        "workspace_finder/home.html",
-        {
-            "address_form": address_form or WorkspaceAddressForm(),
-            "find_form": find_form or FindWorkspaceForm(),
-            "signup_enabled": settings.SIGNUP_ENABLED,
-            "base_domain": settings.BASE_DOMAIN,
-        },
-        status=status,
-    )
-
-
-@require_safe
-def home(request):
-    """What the platform is; sign in to a workspace; find one's workspaces; signup when enabled.
-    The same page for everyone, signed in anywhere or not."""
-    return _home(request)
+    # The home is the root site's Wagtail page (shared_apps/site_pages); a form's errors come back
+    # to it, in place of its empty form.
+    return render_home(request, address_form=address_form, find_form=find_form, status=status)
 
 
 @never_cache

@@ -18,7 +18,7 @@ def browser_page(monkeypatch):
 
 
 def test_a_person_signs_their_company_up_and_lands_signed_in_on_its_subdomain(
-    live_server, settings, tenant, browser_page
+    live_server, settings, tenant, site_pages, browser_page
 ):
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser_page

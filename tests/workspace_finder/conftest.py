@@ -7,8 +7,8 @@ from tests.conftest import host_client
 
 
 @pytest.fixture
-def visitor():
-    """A browser on the root domain, where the home and its forms live."""
+def visitor(site_pages):
+    """A browser on the root domain, where the home (a Wagtail page) and its forms live."""
     return host_client(settings.BASE_DOMAIN)
 
 
