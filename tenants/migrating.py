@@ -344,11 +344,16 @@ def _claim_spare(job: Job) -> bool:
 
 
 def migrate_tenants(
-    *, processes: int | None = None, resume: bool = False, progress: Progress | None = None
+    *,
+    processes: int | None = None,
+    resume: bool = False,
+    progress: Progress | None = None,
+    only: set[str] | None = None,
 ) -> RunReport:
-    """Bring every tenant schema, spare and the template to this code's migrations (the public
-    schema first, if it is behind). Raises RunRefused when another run holds the lock, when an
-    unfinished run exists and ``resume`` is False, or when ``resume`` finds nothing to resume.
+    """Bring every tenant schema, spare and the template (or the schemas in ``only``) to this
+    code's migrations (the public schema first, if it is behind). Raises RunRefused when another
+    run holds the lock, when an unfinished run exists and ``resume`` is False, or when ``resume``
+    finds nothing to resume.
     ``progress(done, total)`` is called as schemas finish. Failures are in the report, not raised."""
     processes = processes or settings.TENANT_MIGRATE_PROCESSES
     lock = connections.create_connection("default")  # survives the close before forking
@@ -359,12 +364,12 @@ def migrate_tenants(
                 raise RunRefused("another migrate_tenants run is in progress")
             # No pool refill meanwhile: it would rebuild the template while it is migrated here.
             cursor.execute("SELECT pg_advisory_lock(%s)", [pool.REFILL_LOCK_KEY])
-        return _run(processes, resume, progress)
+        return _run(processes, resume, progress, only)
     finally:
         lock.close()
 
 
-def _run(processes: int, resume: bool, progress: Progress | None) -> RunReport:
+def _run(processes: int, resume: bool, progress: Progress | None, only: set[str] | None) -> RunReport:
     unfinished = MigrationRun.objects.filter(finished_at__isnull=True).first()
     if unfinished and not resume:
         done = unfinished.schemas.count()
@@ -383,6 +388,8 @@ def _run(processes: int, resume: bool, progress: Progress | None) -> RunReport:
     )
     spares = set(SpareSchema.objects.values_list("schema_name", flat=True))
     schemas = sorted({*tenants, *spares, pool.TEMPLATE_SCHEMA})
+    if only is not None:
+        schemas = [schema for schema in schemas if schema in only]
     states = schema_states(schemas)
     report.schemas_checked = len(states)
     if resume:

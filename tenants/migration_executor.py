@@ -2,8 +2,9 @@
 
 settings.GET_EXECUTOR_FUNCTION names ``get_executor`` below: django-tenants' own lookup by
 ``codename``, with this module (so this class) imported first. The public schema goes through
-django-tenants' own path; a list of tenant schemas through ``migrate_tenants``' run, which migrates
-every schema that is behind (those named and any others: the run finds the work itself).
+django-tenants' own path; tenant schemas through ``migrate_tenants``' run: all of them, spares and
+the template included, when django-tenants names every tenant (a plain ``migrate_schemas``), else
+only those named (``--schema``).
 """
 
 from django.core.management.base import CommandError
@@ -11,6 +12,7 @@ from django_tenants.migration_executors import get_executor as django_tenants_ge
 from django_tenants.migration_executors.base import MigrationExecutor, run_migrations
 
 from tenants import migrating
+from tenants.models import Tenant
 
 
 class TenantsExecutor(MigrationExecutor):
@@ -22,8 +24,12 @@ class TenantsExecutor(MigrationExecutor):
             run_migrations(self.args, self.options, self.codename, self.PUBLIC_SCHEMA_NAME)
             tenants.remove(self.PUBLIC_SCHEMA_NAME)
         if tenants:
+            every_tenant = Tenant.objects.exclude(schema_name=self.PUBLIC_SCHEMA_NAME).values_list(
+                "schema_name", flat=True
+            )
+            only = None if set(tenants) >= set(every_tenant) else set(tenants)
             try:
-                report = migrating.migrate_tenants()
+                report = migrating.migrate_tenants(only=only)
             except migrating.RunRefused as refused:
                 raise CommandError(str(refused)) from None
             if report.failures:
