@@ -1,5 +1,5 @@
-"""Demo data for `manage.py dev`: an operator and two tenants, each with an owner, a member and a
-few projects.
+"""Demo data for `manage.py dev`: an operator, the root site's starting pages, and two tenants, each
+with an owner, a member and a few projects.
 
 It lives in config, beside the embedded servers of the same command, because it spans the layers:
 the tenancy core provisions the tenants, the accounts and projects apps fill them.
@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from shared_apps.site_pages.seed import seed_site_pages
 from tenant_apps.accounts.roles import Role
 from tenant_apps.accounts.services import create_user_with_role
 from tenant_apps.projects.models import Comment, Project, Task
@@ -40,6 +41,11 @@ def seed_demo(base_url) -> list[Login]:
     if not User.objects.filter(email=OPERATOR_EMAIL).exists():
         User.objects.create_superuser(OPERATOR_EMAIL, DEMO_PASSWORD, full_name="Platform Operator")
     logins = [Login("operator (global admin)", base_url(None, "/admin/"), OPERATOR_EMAIL, DEMO_PASSWORD)]
+    # The root domain's pages (home, pricing, docs, changelog), which operators edit at /cms/.
+    seed_site_pages()
+    logins.append(
+        Login("operator (site pages, Wagtail)", base_url(None, "/cms/"), OPERATOR_EMAIL, DEMO_PASSWORD)
+    )
 
     for slug, name in DEMO_TENANTS:
         owner_email, member_email = f"owner@{slug}.example", f"member@{slug}.example"
