@@ -580,8 +580,13 @@ def credentials_input(t: Target) -> list[Req]:
 
 
 def _takes_json(t: Target) -> bool:
-    """APIs and webhooks read JSON; pages read forms (each gets the other as a wrong content type)."""
-    return t.route.is_api or t.route.route.startswith("webhooks/")
+    """APIs, GraphQL and webhooks read JSON; pages read forms (each gets the other as a wrong
+    content type)."""
+    return t.route.is_api or _is_graphql(t) or t.route.route.startswith("webhooks/")
+
+
+def _is_graphql(t: Target) -> bool:
+    return t.route.route == "graphql/"
 
 
 def _plausible_value(name: str, default: str) -> str:
@@ -640,6 +645,64 @@ def id_input(t: Target) -> list[Req]:
     return [Req(m, p) for p in t.id_paths for m in sorted(t.methods)]
 
 
+# GraphQL's own hostile input (config/api/graphql.py's limits): documents built to exhaust the
+# server, and hostile values in every kind of argument, of queries and mutations.
+GRAPHQL_BOMBS = [
+    "{ " + "me { " * 300 + "email" + " }" * 301,  # nested past any depth
+    "{ __schema { types { fields { type { fields { type { fields { type { fields { name } } } } } } } } } }",
+    "{ " + " ".join(f"a{n}: tasks(first: 100) {{ edges {{ node {{ id }} }} }}" for n in range(300)) + " }",
+    "query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }",  # a fragment cycle
+    "{ tasks(first: 100) { edges { node { comments(first: 100) { edges { node { body } } } } } } }",
+    "{ " + "me { email } " * 4000 + "}",  # tokens
+    "{ me { email ",  # unterminated
+    "",
+]
+GRAPHQL_WITH_VALUES = [
+    "query($s: String, $c: String, $n: Int) { tasks(search: $s, assignee: $s, after: $c, first: $n) "
+    "{ edges { node { id } } } projects(search: $s, before: $c, last: $n) { edges { node { id } } } }",
+    "query($id: UUID!) { task(id: $id) { id } project(id: $id) { id } user(id: $id) { id } }",
+    "mutation($s: String!) { createProject(input: {name: $s, description: $s}) { id } }",
+    "mutation($id: UUID!, $s: String!) { updateProject(id: $id, input: {name: $s}) { id } }",
+    "mutation($p: UUID!, $s: String!, $d: Date) { createTask(input: {project: $p, title: $s, dueDate: $d}) "
+    "{ id } }",
+    "mutation($t: UUID!, $s: String!) { addComment(task: $t, body: $s) { id } }",
+    "mutation($s: String!) { inviteUser(email: $s) { id } }",
+]
+
+
+def _graphql_ids() -> dict[str, str]:
+    """Ids of the walk's rows in acme (the only tenant site, and the only host with /graphql/)."""
+    from tenant_apps.projects.models import Task
+
+    with schema_context("acme"):
+        task = Task.objects.select_related("project").order_by("pk").first()
+    return {"task": str(task.public_id), "project": str(task.project.public_id)}
+
+
+def graphql_input(t: Target) -> list[Req]:
+    if not _is_graphql(t):
+        return []
+    ids = _graphql_ids()
+    kind = "application/json"
+    reqs = [Req("POST", t.path, json.dumps({"query": q}).encode(), kind) for q in GRAPHQL_BOMBS]
+    reqs.append(Req("GET", f"{t.path}?query={quote(GRAPHQL_BOMBS[0])}"))
+    # Hostile text with real ids (so the input reaches the serializers and services), then hostile ids.
+    real = {"id": ids["task"], "t": ids["task"], "p": ids["project"]}
+    for value, given_ids in (
+        (NUL, real),
+        (CONTROL, real),
+        (OVERFLOW, real),
+        (JUNK, dict.fromkeys(real, JUNK)),
+    ):
+        variables = {"s": value, "c": value, "n": value, "d": value, **given_ids}
+        for query in GRAPHQL_WITH_VALUES:
+            body = json.dumps({"query": query, "variables": variables}).encode()
+            reqs.append(Req("POST", t.path, body, kind))
+    hostile_envelope = {"query": NUL, "variables": CONTROL, "operationName": NUL, "extensions": NUL}
+    reqs.append(Req("POST", t.path, json.dumps(hostile_envelope).encode(), kind))
+    return reqs
+
+
 INPUTS = {
     "no hostile input": plain_input,
     "control characters in the path": path_input,
@@ -652,6 +715,7 @@ INPUTS = {
     "deep JSON": deep_json_input,
     "wrong content types": content_type_input,
     "invalid ids": id_input,
+    "GraphQL bombs and hostile variables": graphql_input,
 }
 
 
@@ -755,7 +819,7 @@ def run_walk(site: Site, personas: list[Persona], writes, outcome: Outcome, requ
         # The 10 MB body once per URL, as the persona who gets furthest.
         outcome.cases += 1
         body, kind = (big, "application/x-www-form-urlencoded")
-        if target.route.is_api:
+        if target.route.is_api or _is_graphql(target):
             body, kind = b'{"a": "' + b"x" * TEN_MB + b'"}', "application/json"
         method = _writes(target)[0]
         key = (site.label, target.route.name, "10 MB body", site.privileged.name)

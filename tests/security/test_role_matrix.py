@@ -43,6 +43,7 @@ from tenant_apps.projects import services as projects
 from tenants import domains, exports
 from tenants.models import Domain, TenantExport
 from tests.factories import PASSWORD
+from tests.graphql.operations import OPERATIONS as GRAPHQL
 from tests.security import walk
 
 pytestmark = pytest.mark.django_db
@@ -1085,6 +1086,48 @@ def test_the_operator_api_follows_the_matrix(tenant, other_tenant, personas, cus
     secrets = secret_values(["public", tenant.schema_name, other_tenant.schema_name])
     rows = {"tenants": other_tenant, "domains": custom_domain, "exports": sample_export}
     problems = check_api(ROOT_API, settings.BASE_DOMAIN, personas, rows, secrets, home=OPERATOR)
+    assert not problems, "\n".join(problems)
+
+
+# --- GraphQL -------------------------------------------------------------------------------------
+# The matrix of /graphql/ is tests/graphql/operations.py (every query and mutation, with the personas
+# it answers: the REST API's rules). Here each persona of this file sends each operation with its
+# Bearer token: allowed, it gets data; an acme account the matrix leaves out gets FORBIDDEN; globex's
+# owner and the operator (tokens of other schemas) and the outsider get a 401. No answer shows a secret.
+
+
+def test_graphql_follows_the_matrix(tenant, other_tenant, personas, samples):
+    secrets = secret_values(["public", tenant.schema_name, other_tenant.schema_name])
+    rows = {kind: str(samples[kind].public_id) for kind in ("project", "task", "invitation", "user")}
+    problems = []
+    for field, op in GRAPHQL.items():
+        body = json.dumps({"query": op.document, "variables": op.variables(rows)})
+        for persona in personas.values():
+            client = Client(
+                HTTP_HOST=tenant.primary_host, raise_request_exception=False, **persona.api_headers()
+            )
+            response, _ = walk.isolated(
+                lambda client=client, body=body: client.post(
+                    "/graphql/", body, content_type="application/json"
+                ),
+                lambda *_: None,
+            )
+            if persona.name in op.allowed:
+                expected = "ok"
+            elif persona.name in SIGNED_IN:
+                expected = "FORBIDDEN"
+            else:
+                expected = "401"
+            got = str(response.status_code)
+            if response.status_code == 200:
+                errors = response.json().get("errors")
+                got = errors[0]["extensions"]["code"] if errors else "ok"
+            if got != expected:
+                problems.append(f"GraphQL {field} as {persona.name}: {got}, the matrix says {expected}")
+            problems += [
+                f"GraphQL {field} as {persona.name}: {leak}"
+                for leak in leaked(response.content.decode(errors="replace"), secrets)
+            ]
     assert not problems, "\n".join(problems)
 
 
