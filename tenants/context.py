@@ -45,9 +45,3 @@ def current_schema() -> str | None:
     """The schema this context's connection was last set to, or None before any was."""
     tenant = _current.get()
     return tenant.schema_name if tenant is not None else None
-
-
-def current_tenant():
-    """The tenant (or django-tenants' FakeTenant for the public schema) this context last set, or
-    None before any was."""
-    return _current.get()
