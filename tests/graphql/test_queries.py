@@ -245,3 +245,21 @@ def test_me_and_the_team_show_roles(gql, owner, admin, member, nobody):
     ]
     roles = {edge["node"]["email"]: edge["node"]["role"] for edge in team}
     assert roles[owner.email] == "OWNER" and roles[admin.email] == "ADMIN" and roles[member.email] == "MEMBER"
+
+
+def test_a_task_read_alone_or_returned_by_a_mutation_has_its_comment_count(gql, member, rows):
+    client = gql(member)
+    assert client("query($id: UUID!) { task(id: $id) { commentCount } }", {"id": rows["task"]})["data"] == {
+        "task": {"commentCount": 1}
+    }
+    changed = client(
+        'mutation($id: UUID!) { updateTask(id: $id, input: {title: "Again"}) { commentCount } }',
+        {"id": rows["task"]},
+    )
+    assert changed["data"] == {"updateTask": {"commentCount": 1}}
+    created = client(
+        'mutation($p: UUID!) { createTask(input: {project: $p, title: "New"}) '
+        "{ commentCount comments { totalCount } } }",
+        {"p": rows["project"]},
+    )
+    assert created["data"] == {"createTask": {"commentCount": 0, "comments": {"totalCount": 0}}}
