@@ -528,6 +528,8 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI's files are served by the platform itself, not fetched from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Wagtail's admin API (/cms/api/ on the root domain) is its editor's, not the platform's.
+    "PREPROCESSING_HOOKS": ["shared_apps.site_pages.admin_access.without_cms_endpoints"],
 }
 # Axes logs every sign-in at INFO; its lockouts are warnings.
 LOGGING["loggers"]["axes"] = {"level": "WARNING"}
@@ -686,7 +688,7 @@ CELERY_BEAT_SCHEDULE["tenants-purge-deleted"] = {
 WAGTAIL_SITE_NAME = "Platform"
 WAGTAILADMIN_BASE_URL = f"{PUBLIC_SCHEME}://{BASE_DOMAIN}{f':{PUBLIC_PORT}' if PUBLIC_PORT else ''}"
 # Operators sign in where they do for the global admin (its form, lockouts and second factor).
-WAGTAILADMIN_LOGIN_URL = "/admin/login/"
+WAGTAILADMIN_LOGIN_URL = WAGTAIL_FRONTEND_LOGIN_URL = "/admin/login/"
 # Wagtail's search of pages in the admin uses PostgreSQL's full-text search in the public schema.
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 # No "Wagtail update available" call to wagtail.org from the operators' dashboard.

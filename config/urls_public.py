@@ -4,7 +4,6 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from wagtail import urls as wagtail_urls
 
 from config.api.errors import not_found
 from shared_apps.site_pages.admin_access import cms_urls
@@ -67,7 +66,7 @@ urlpatterns += [
     # Wagtail's admin, for operators only (shared_apps/site_pages/admin_access.py); not on tenant hosts.
     path("cms/", cms_urls()),
     # Last: Wagtail serves the root site's pages (home, pricing, docs, changelog) at any other path.
-    path("", include(wagtail_urls)),
+    path("", include("shared_apps.site_pages.urls")),
 ]
 
 # An unknown URL under /api/ answers in the API's error format; any other, Django's 404 page.

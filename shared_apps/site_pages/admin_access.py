@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
-from django.urls import include, reverse
+from django.urls import include, path, reverse
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.utils.urlpatterns import decorate_urlpatterns
 
@@ -38,6 +38,14 @@ def operators_only(view):
     return guarded
 
 
+@operators_only
+def sign_in(request):
+    """/cms/login/ in place of Wagtail's login form: past the guard (which sends everyone else to
+    the operators' sign-in), an operator is signed in already; its ``next`` is not followed
+    (Wagtail's view would reverse any string given there)."""
+    return HttpResponseRedirect(reverse("wagtailadmin_home"))
+
+
 _guarded = False
 
 
@@ -48,4 +56,11 @@ def cms_urls():
     if not _guarded:
         decorate_urlpatterns(wagtailadmin_urls.urlpatterns, operators_only)
         _guarded = True
-    return include(wagtailadmin_urls)
+    # Ours first: its name is Wagtail's, so Wagtail's own redirects to its login come here too.
+    return include([path("login/", sign_in, name="wagtailadmin_login"), *wagtailadmin_urls.urlpatterns])
+
+
+def without_cms_endpoints(endpoints):
+    """drf-spectacular preprocessing hook: the operator API's schema leaves out Wagtail's admin
+    API (/cms/api/), which is the editor's, not an API of the platform."""
+    return [endpoint for endpoint in endpoints if not endpoint[0].startswith("/cms/")]

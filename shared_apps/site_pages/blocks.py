@@ -1,5 +1,6 @@
 """The StreamField blocks of the root site's pages: what an operator can put on a page."""
 
+from django.core.exceptions import BadRequest
 from wagtail import blocks
 
 
@@ -66,3 +67,16 @@ def body_blocks():
         ("links", blocks.ListBlock(LinkBlock(), template="site_pages/blocks/links.html")),
         ("release", ReleaseBlock()),
     ]
+
+
+class BodyBlock(blocks.StreamBlock):
+    """A page's body. Wagtail's editor always posts the stream's ``<name>-count``; a request
+    without it, or with one that is not a number, is a 400 here instead of Wagtail's KeyError or
+    ValueError (a 500), and nothing is saved (found by tests/security/test_hostile_input.py)."""
+
+    def value_from_datadict(self, data, files, prefix):
+        try:
+            int(data[f"{prefix}-count"])
+        except (KeyError, ValueError, TypeError) as exc:
+            raise BadRequest("The page's content was not sent the way the editor sends it.") from exc
+        return super().value_from_datadict(data, files, prefix)

@@ -13,7 +13,7 @@ from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
 
 from shared_apps.signup.forms import SignupForm
-from shared_apps.site_pages.blocks import body_blocks
+from shared_apps.site_pages.blocks import BodyBlock, body_blocks
 from shared_apps.workspace_finder.forms import FindWorkspaceForm, WorkspaceAddressForm
 
 INTRO_FEATURES = ["bold", "italic", "link"]
@@ -38,7 +38,7 @@ class SitePage(Page):
     """What both page types share: the site's navigation and settings in their context."""
 
     intro = RichTextField(blank=True, features=INTRO_FEATURES, help_text="The lead under the title.")
-    body = StreamField(body_blocks(), blank=True)
+    body = StreamField(BodyBlock(body_blocks()), blank=True)
 
     content_panels = [*Page.content_panels, FieldPanel("intro"), FieldPanel("body")]
 

@@ -231,6 +231,17 @@ def _public_rows() -> dict:
     StaticDevice.objects.create(user=colleague, name="recovery", confirmed=True).token_set.create(
         token="walkcode1"
     )
+    # The root site's Wagtail pages (home, pricing, docs, changelog), as `manage.py dev` seeds them.
+    from shared_apps.site_pages.seed import seed_site_pages
+
+    seed_site_pages()
+    # Wagtail's editor subscribes its user to a page's comments on the first visit; the operator
+    # has edited the home before, so a refused edit writes nothing.
+    from wagtail.models import PageSubscription
+
+    from shared_apps.site_pages.models import HomePage
+
+    PageSubscription.objects.create(user=operator, page=HomePage.objects.get())
     return {"operator": operator}
 
 
@@ -363,6 +374,17 @@ def sample_values(route: walk.Route, site: Site) -> dict[str, str]:
             values[param] = site.secrets["reset_uid"]
         elif param == "token" and "uidb64" in route.params:
             values[param] = site.secrets["reset_token"]
+        elif site.schema == "public" and param in ("page_id", "parent_page_id"):
+            # Wagtail's admin and page views (/cms/, shared_apps/site_pages): the home page.
+            from shared_apps.site_pages.models import HomePage
+
+            values[param] = str(HomePage.objects.get().pk)
+        elif param == "content_type_app_name":
+            values[param], values["content_type_model_name"] = "site_pages", "contentpage"
+        elif param == "page_view_restriction_id":
+            values[param] = "1"  # no page is restricted: the view's 404 is its answer
+        elif param == "path" and route.name.lstrip("^").startswith("(?P<path>"):
+            values[param] = "pricing/"  # Wagtail's page serving (shared_apps/site_pages/urls.py)
         elif segment == "handoff" and param == "token":
             # Shaped like a real one but unknown: a hand-off is single use and lives in the cache,
             # so no real token would survive the walk's requests (tests/accounts/test_handoff.py).
