@@ -241,7 +241,7 @@ def _public_rows() -> dict:
 
     from shared_apps.site_pages.models import HomePage
 
-    PageSubscription.objects.create(user=operator, page=HomePage.objects.get())
+    PageSubscription.objects.create(user=operator, page=HomePage.objects.get(), comment_notifications=False)
     return {"operator": operator}
 
 
