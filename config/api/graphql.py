@@ -28,6 +28,7 @@ same shape. A resolver's refusal is a GraphQL error beside ``data`` (status 200)
 
 import json
 import logging
+import math
 
 import strawberry
 from cross_web import HTTPException as _HTTPException  # strawberry's HTTP-level refusals
@@ -53,6 +54,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from strawberry_django.relay import DjangoListConnection
 
 from config.api.authentication import BearerTokenAuthentication
+from config.api.throttling import UserThrottle
 from tenants.request_guards import nesting_exceeds
 
 logger = logging.getLogger(__name__)
@@ -294,7 +296,7 @@ class GraphQLView(StrawberryGraphQLView):
         self.graphql_ide = "graphiql" if settings.DEBUG else None
         if self.graphql_ide and self.should_render_graphql_ide(self.request_adapter_class(request)):
             return self.render_graphql_ide(request)
-        refusal = self._check_body(request) or self._authenticate(request)
+        refusal = self._check_body(request) or self._authenticate(request) or self._throttle(request)
         if refusal is not None:
             return refusal
         try:
@@ -338,6 +340,17 @@ class GraphQLView(StrawberryGraphQLView):
             # A list would be a batch of operations, which this endpoint does not take.
             return error_response(400, "Send one operation as a JSON object.", "BAD_REQUEST")
         return None
+
+    def _throttle(self, request):
+        """The REST API's per-user rate, in the same bucket: /graphql/ is another door to the same
+        data, not a second allowance."""
+        throttle = UserThrottle()
+        if throttle.allow_request(request, self):
+            return None
+        response = error_response(429, "Request was throttled.", "THROTTLED")
+        if (wait := throttle.wait()) is not None:
+            response["Retry-After"] = str(math.ceil(wait))
+        return response
 
     def _authenticate(self, request):
         try:

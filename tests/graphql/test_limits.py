@@ -204,3 +204,23 @@ def test_a_cursor_the_list_never_gave_is_a_field_error_not_a_database_error(clie
 def test_a_nul_in_a_search_is_a_field_error(client, document):
     body = client(document, {"s": "a\x00b"})
     assert body["errors"][0]["extensions"]["fields"] == {"search": ["Null characters are not allowed."]}
+
+
+def test_graphql_shares_the_rest_apis_per_user_rate_and_says_when_to_retry(
+    client, api_client, member, settings
+):
+    settings.API_THROTTLE_RATES = {"user": "3/min", "anon": "3/min"}
+    assert api_client(member).get("/api/v1/me/").status_code == 200  # one from the REST bucket
+    statuses = [client.post("{ me { email } }").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    refused = client.post("{ me { email } }")
+    assert messages(refused, status=429) == "Request was throttled."
+    assert int(refused["Retry-After"]) > 0
+
+
+def test_graphql_throttle_buckets_are_per_schema(gql, member, stranger, other_tenant, settings):
+    settings.API_THROTTLE_RATES = {"user": "1/min", "anon": "1/min"}
+    acme = gql(member)
+    assert acme.post("{ me { email } }").status_code == 200
+    assert acme.post("{ me { email } }").status_code == 429
+    assert gql(stranger, where=other_tenant).post("{ me { email } }").status_code == 200
