@@ -38,9 +38,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management import call_command
-from django.db import connection, transaction
+from django.core.management.sql import emit_post_migrate_signal, emit_pre_migrate_signal
+from django.db import connection, router, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.recorder import MigrationRecorder
 from django_tenants.utils import schema_exists
 
 from tenants.models import SchemaImage, SpareSchema
@@ -252,13 +254,49 @@ def ensure_template_image() -> tuple[SchemaImage, bool]:
     return image, True
 
 
+def migrate_empty_schema(schema: str) -> None:
+    """Create ``schema`` and migrate it from nothing to this code's migrations, in the caller's
+    transaction if there is one.
+
+    django-tenants' path (``migrate_schemas --schema``) plans every app's migrations. Its router
+    skips the operations of apps outside TENANT_APPS in a tenant schema, but Django still applies
+    each skipped migration's state changes, and Wagtail's (public schema only) made a new schema
+    about 5 times slower (bench/RESULTS.md, "Wagtail and provisioning"). Here the plan stops at the
+    tenant apps' leaf migrations and what they depend on; the other apps' migrations, which a
+    tenant schema could only record, are recorded as applied, so django_migrations ends the same as
+    after ``migrate_schemas`` (the pool's readiness hash and migrate_tenants read it). post_migrate
+    writes the content types and permissions of the tenant apps, not of the public-only apps."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+    # The recorder's table goes into the new schema, not public's (django-tenants does the same).
+    connection.set_schema(schema, include_public=False)
+    try:
+        recorder = MigrationRecorder(connection)
+        recorder.ensure_schema()
+        connection.set_schema(schema)
+        executor = MigrationExecutor(connection)
+        targets = [
+            key
+            for key in executor.loader.graph.leaf_nodes()
+            if router.allow_migrate(connection.alias, key[0])
+        ]
+        plan = executor.migration_plan(targets)
+        state = executor._create_project_state(with_applied_migrations=True)
+        emit_pre_migrate_signal(0, False, connection.alias, apps=state.apps, plan=plan)
+        state = executor.migrate(targets, plan=plan, state=state.clone())
+        emit_post_migrate_signal(0, False, connection.alias, apps=state.apps, plan=plan)
+        recorded = set(recorder.applied_migrations())
+        missing = sorted(recorded_migrations(executor.loader) - recorded)
+        recorder.migration_qs.bulk_create(recorder.Migration(app=app, name=name) for app, name in missing)
+    finally:
+        connection.set_schema_to_public()
+
+
 def build_template() -> None:
-    """(Re)create the template schema and migrate it from nothing, the way django-tenants does."""
+    """(Re)create the template schema and migrate it from nothing (``migrate_empty_schema``)."""
     with connection.cursor() as cursor:
         cursor.execute(f"DROP SCHEMA IF EXISTS {quote(TEMPLATE_SCHEMA)} CASCADE")
-        cursor.execute(f"CREATE SCHEMA {quote(TEMPLATE_SCHEMA)}")
-    call_command("migrate_schemas", tenant=True, schema_name=TEMPLATE_SCHEMA, interactive=False, verbosity=0)
-    connection.set_schema_to_public()
+    migrate_empty_schema(TEMPLATE_SCHEMA)
     state = schema_migration_state(TEMPLATE_SCHEMA)
     if state != current_migration_state():
         raise RuntimeError("the migrated template does not record this code's migrations")

@@ -128,7 +128,7 @@ def provision_tenant(
                 # lost race as the unique key below, said as a field error like it.
                 raise IntegrityError(exc.messages[0]) from exc
             tenant.schema_path = pool.create_tenant_schema(
-                tenant.schema_name, lambda: tenant.create_schema(verbosity=0)
+                tenant.schema_name, lambda: pool.migrate_empty_schema(tenant.schema_name)
             )
             Domain.objects.create(
                 domain=tenant.primary_host, tenant=tenant, is_primary=True, verified_at=timezone.now()
