@@ -60,7 +60,7 @@ class SignupForm(forms.Form):
             "owner_name",
             "email",
             "password",
-            Submit("create", "Create workspace"),
+            Submit("create", "Create workspace", css_class="button"),
         )
         return helper
 
