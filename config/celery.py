@@ -21,7 +21,6 @@ from celery.signals import task_postrun
 from django.conf import settings
 from django.db import connections
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name
 from tenant_schemas_celery.app import CeleryApp, get_schema_name_from_task
 from tenant_schemas_celery.task import TenantTask
 
@@ -40,6 +39,10 @@ class PlatformTask(TenantTask):
 
     def before_start(self, task_id, args, kwargs):
         schema = get_schema_name_from_task(self, kwargs)
+        # Imported here: django_tenants.utils reads the settings at import, and config (so this
+        # module) is imported by manage.py before the embedded servers have set DATABASE_URL.
+        from django_tenants.utils import get_public_schema_name
+
         self._ensure_schema(task_id, schema)
         if schema and schema != get_public_schema_name():
             self._defer_if_held(task_id, schema)

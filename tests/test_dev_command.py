@@ -389,3 +389,16 @@ def test_a_holder_whose_pid_another_process_took_does_not_keep_the_servers_up(tm
     server.join()
     assert server.leave() is True, "the pid of a dead holder kept the servers up"
     assert json.loads(server.holders_file.read_text()) == []
+
+
+def test_importing_the_project_package_reads_no_settings(tmp_path):
+    """manage.py imports config (so config.celery) before the embedded servers export DATABASE_URL
+    and REDIS_URL: settings read at that import would keep the defaults, and `manage.py dev` on a
+    fresh clone would connect to a PostgreSQL that is not there."""
+    script = "import config, config.embedded; from django.conf import settings; print(settings.configured)"
+    env = {**dev_env(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

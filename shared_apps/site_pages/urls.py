@@ -15,6 +15,8 @@ urlpatterns = [
         views.authenticate_with_password,
         name="wagtailcore_authenticate_with_password",
     ),
-    # Any path of slugs ending in a slash (Wagtail's WAGTAIL_APPEND_SLASH pattern).
-    re_path(r"^(?P<path>(?:[\w\-]+/)*)$", views.serve, name="wagtail_serve"),
+    # Any path of slugs ending in a slash (Wagtail's WAGTAIL_APPEND_SLASH pattern), except under
+    # /api/: an unknown API URL answers the API's JSON 404, and "/api" must not be redirected to a
+    # page by APPEND_SLASH (tests/accounts/test_api_not_found.py).
+    re_path(r"^(?!api/)(?P<path>(?:[\w\-]+/)*)$", views.serve, name="wagtail_serve"),
 ]
