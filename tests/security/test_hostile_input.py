@@ -383,7 +383,7 @@ def sample_values(route: walk.Route, site: Site) -> dict[str, str]:
             values[param], values["content_type_model_name"] = "site_pages", "contentpage"
         elif param == "page_view_restriction_id":
             values[param] = "1"  # no page is restricted: the view's 404 is its answer
-        elif param == "path" and route.name.lstrip("^").startswith("(?P<path>"):
+        elif param == "path" and "(?P<path>" in route.name:
             values[param] = "pricing/"  # Wagtail's page serving (shared_apps/site_pages/urls.py)
         elif segment == "handoff" and param == "token":
             # Shaped like a real one but unknown: a hand-off is single use and lives in the cache,

@@ -24,8 +24,11 @@ CASES_KEY = pytest.StashKey[dict]()
 
 _ROUTE_PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>\w+)>")
 # A named group, its body allowed one level of inner groups: Wagtail's page path is
-# (?P<path>(?:[\w\-]+/)*) (shared_apps/site_pages/urls.py).
+# (?!api/)(?P<path>(?:[\w\-]+/)*) (shared_apps/site_pages/urls.py).
 _REGEX_GROUP = re.compile(r"\(\?P<(?P<name>\w+)>(?P<body>(?:[^()]|\([^()]*\))*)\)")
+# A lookahead or lookbehind matches no characters: a filled path leaves it out (Wagtail's
+# catch-all starts with (?!api/), so /api stays the API's 404).
+_LOOKAROUND = re.compile(r"\(\?<?[=!][^()]*\)")
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ def _template(route: Route, value: Callable[[str], str]) -> str:
         if isinstance(pattern, RoutePattern):
             out.append(_ROUTE_PARAM.sub(lambda m: fixed.get(m["name"]) or value(m["name"]), text))
         else:
-            text = text.removeprefix("^").removesuffix("$")
+            text = _LOOKAROUND.sub("", text.removeprefix("^").removesuffix("$"))
             out.append(_REGEX_GROUP.sub(lambda m: fixed.get(m["name"]) or value(m["name"]), text))
     return "".join(out)
 
