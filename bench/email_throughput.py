@@ -1,12 +1,13 @@
 """Email pipeline throughput: queue_email -> Redis -> Celery workers -> the local fake Postmark.
 
     uv run python bench/email_throughput.py [--messages 500] [--singles 30] [--workers 1] [--rate 0]
-                                            [--baseline] [--profile PATH]
+                                            [--tenants 1] [--baseline] [--profile PATH]
 
 Starts the fake provider server (tests/outbox/fake_postmark.py) in this process and N Celery
 worker processes (`celery -A config worker --pool solo -Q email,email_bulk,default`, one task at
 a time each) configured by environment variables to use anymail's Postmark backend against it.
-Then, in a "bench" tenant, one transaction per message (transactional mail, the `email` queue):
+Then, in a "bench" tenant (or spread round robin over --tenants tenants, "bench", "bench-2", ...),
+one transaction per message (transactional mail, the `email` queue):
 
 1. idle: --singles messages one at a time, each queued once the previous one was accepted, so the
    workers are idle: commit-to-acceptance p50/p99 of a single message;
@@ -18,10 +19,11 @@ Then, in a "bench" tenant, one transaction per message (transactional mail, the 
    time (user + system, from /proc) per message.
 
 --baseline runs the workers as before issue 12's changes that a setting can undo: no tenant
-cache (CELERY_TASK_TENANT_CACHE_SECONDS=0) and a database connection per task (DB_CONN_MAX_AGE=0,
-so Celery closes it around every task). The single-statement claim is not switchable: compare
-with the previous commit for it (bench/RESULTS.md). --profile writes each worker's cProfile
-stats to PATH.<n>.
+cache (CELERY_TASK_TENANT_CACHE_SECONDS=0), a database connection per task (DB_CONN_MAX_AGE=0,
+so Celery closes it around every task) and one email per provider call (OUTBOX_BATCH_SIZE=1).
+The single-statement claim and the drains (one task per schema's burst instead of one per email)
+are not switchable: compare with an earlier commit for them (bench/RESULTS.md). --profile writes
+each worker's cProfile stats to PATH.<n>.
 
 Uses DATABASE_URL / REDIS_URL, or the embedded servers like manage.py. The broker is a Redis
 database of its own (BENCH_REDIS_DB, default 14), so a running dev worker never takes these tasks.
@@ -34,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +48,7 @@ def parse_args():
     parser.add_argument("--messages", type=int, default=500)
     parser.add_argument("--singles", type=int, default=30, help="messages sent one at a time on idle workers")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--tenants", type=int, default=1, help="messages spread round robin over this many")
     parser.add_argument(
         "--concurrency",
         type=int,
@@ -93,7 +97,9 @@ def main():
         }
     )
     if args.baseline:
-        os.environ.update({"CELERY_TASK_TENANT_CACHE_SECONDS": "0", "DB_CONN_MAX_AGE": "0"})
+        os.environ.update(
+            {"CELERY_TASK_TENANT_CACHE_SECONDS": "0", "DB_CONN_MAX_AGE": "0", "OUTBOX_BATCH_SIZE": "1"}
+        )
 
     import django
 
@@ -112,12 +118,18 @@ def main():
 
     settings.TEMPLATES[0]["DIRS"] = [*settings.TEMPLATES[0]["DIRS"], ROOT / "tests" / "outbox" / "templates"]
     call_command("migrate_schemas", interactive=False, verbosity=0)
-    tenant = (
-        Tenant.objects.filter(slug="bench").first()
-        or provision_tenant("bench", "Bench", "owner@bench.test", owner_password="bench-password-1").tenant
-    )
-    with tenant_context(tenant):
-        OutboxMessage.objects.all().delete()
+    tenants = []
+    for n in range(1, args.tenants + 1):
+        slug = "bench" if n == 1 else f"bench-{n}"
+        tenant = (
+            Tenant.objects.filter(slug=slug).first()
+            or provision_tenant(
+                slug, f"Bench {n}", f"owner@{slug}.test", owner_password="bench-password-1"
+            ).tenant
+        )
+        with tenant_context(tenant):
+            OutboxMessage.objects.all().delete()
+        tenants.append(tenant)
     from config.task_routes import all_queue_names
 
     queues = all_queue_names()
@@ -161,7 +173,7 @@ def main():
                 sys.exit("the workers did not come up within 60 s")
 
         def queue_one(i):
-            with tenant_context(tenant), transaction.atomic():
+            with tenant_context(tenants[i % len(tenants)]), transaction.atomic():
                 message = queue_email([f"reader{i}@example.com"], "outboxtest/hello", {"name": f"Reader {i}"})
             return message.dedup_key
 
@@ -221,8 +233,13 @@ def main():
         cpu = sum(cpu_seconds(w.pid) for w in workers) - cpu_before
         drained = [s for s in fake.accepted()[before:] if s.metadata.get("dedup_key") in backlog]
         rate = len(drained) / (max(s.accepted_at for s in drained) - resumed)
-        mode = "baseline (no tenant cache, a connection per task)" if args.baseline else "default settings"
+        mode = (
+            "baseline (no tenant cache, a connection per task, one email per call)"
+            if args.baseline
+            else "default settings"
+        )
         print(f"mode:                {mode}")
+        print(f"tenants:             {len(tenants)}")
         pool = "solo pool" if args.concurrency == 1 else f"threads pool, {args.concurrency} threads"
         print(f"workers:             {args.workers} ({pool} each)")
         print(f"idle, one at a time: {len(idle)} messages, commit -> accepted {ms(idle)}")
@@ -236,10 +253,14 @@ def main():
             f"{rate / args.workers:.1f} msg/s per worker"
         )
         print(f"worker CPU:          {cpu / max(len(drained), 1) * 1000:.2f} ms per message (user + system)")
-        with tenant_context(tenant):
-            statuses = dict(OutboxMessage.objects.values_list("status").annotate(n=Count("id")))
-            print(f"outbox rows:         {statuses}")
-            OutboxMessage.objects.all().delete()
+        calls = {s.call for s in fake.submissions}
+        print(f"provider calls:      {len(calls)} for {len(fake.submissions)} emails")
+        statuses = Counter()
+        for tenant in tenants:
+            with tenant_context(tenant):
+                statuses.update(dict(OutboxMessage.objects.values_list("status").annotate(n=Count("id"))))
+                OutboxMessage.objects.all().delete()
+        print(f"outbox rows:         {dict(statuses)}")
     finally:
         for worker in workers:
             worker.terminate()

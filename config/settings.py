@@ -551,7 +551,8 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 # environment variable of the same name, e.g. POSTMARK_SERVER_TOKEN.
 EMAIL_PROVIDERS = {
     "postmark": (
-        "anymail.backends.postmark.EmailBackend",
+        # anymail's Postmark backend plus send_batch: many emails per call to /email/batch.
+        "tenant_apps.outbox.backends.PostmarkEmailBackend",
         {"POSTMARK_SERVER_TOKEN": True, "POSTMARK_API_URL": False, "POSTMARK_MESSAGE_STREAM": False},
     ),
     "sendgrid": ("anymail.backends.sendgrid.EmailBackend", {"SENDGRID_API_KEY": True}),
@@ -598,6 +599,18 @@ if EMAIL_PROVIDER:
     for _name, _required in _provider_settings.items():
         if _value := env_str(_name, "", required=_required):
             ANYMAIL[_name] = _value
+
+# Transactional mail leaves in drains (tenant_apps/outbox/drain_marks.py): one task per schema
+# claims its due rows OUTBOX_BATCH_SIZE at a time (one provider call per batch where the backend
+# batches; Postmark takes 500), and hands over to the next drain, behind other tenants' tasks,
+# after OUTBOX_DRAIN_MAX_ROWS rows or OUTBOX_DRAIN_MAX_SECONDS. A drain's mark expires after
+# OUTBOX_DRAIN_MARK_SECONDS if its task never ran.
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 50)
+OUTBOX_DRAIN_MAX_ROWS = env_int("OUTBOX_DRAIN_MAX_ROWS", 500)
+OUTBOX_DRAIN_MAX_SECONDS = float(env_int("OUTBOX_DRAIN_MAX_SECONDS", 10))
+OUTBOX_DRAIN_MARK_SECONDS = env_int("OUTBOX_DRAIN_MARK_SECONDS", 60)
+if OUTBOX_BATCH_SIZE < 1:
+    raise ImproperlyConfigured("OUTBOX_BATCH_SIZE must be at least 1.")
 
 # Retries of transient provider errors: exponential backoff with jitter, then failed.
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 6)

@@ -31,6 +31,7 @@ KINDS = (DEFAULT, EMAIL, EMAIL_BULK, BULK)
 # First match wins; task names are the ``name=`` of each task.
 ROUTES = (
     ("outbox.send_message", EMAIL),
+    ("outbox.send_queued", EMAIL),
     ("outbox.send_bulk_message", EMAIL_BULK),
     ("tenants.*", BULK),
     ("projects.*", BULK),

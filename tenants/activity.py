@@ -71,12 +71,12 @@ def _key(kind: str, window: Window, bucket: int) -> str:
     return f"{_prefix()}:{kind}:{window.bucket_seconds}:{bucket}"
 
 
-def count(kind: str, schema: str, *, at_once: bool = False) -> None:
-    """Count one ``kind`` (REQUESTS, EMAILS_SENT, EMAILS_FAILED) for the tenant of ``schema``;
-    flushed with the others when due, or now with ``at_once``."""
+def count(kind: str, schema: str, *, at_once: bool = False, amount: int = 1) -> None:
+    """Count ``amount`` of ``kind`` (REQUESTS, EMAILS_SENT, EMAILS_FAILED) for the tenant of
+    ``schema``; flushed with the others when due, or now with ``at_once``."""
     global _last_flush
     with _lock:
-        _pending[kind, schema] += 1
+        _pending[kind, schema] += amount
         due = at_once or time.monotonic() - _last_flush >= settings.TENANT_ACTIVITY_FLUSH_SECONDS
         if due:
             _last_flush = time.monotonic()

@@ -17,10 +17,11 @@ HANG_SECONDS = PROVIDER_TIMEOUT_SECONDS + 2
 
 
 def fake_provider_settings(postmark_url: str, templates: list[dict]) -> dict:
-    """Settings that send through anymail's real Postmark backend to ``postmark_url``."""
+    """Settings that send through anymail's real Postmark backend (with our send_batch) to
+    ``postmark_url``."""
     return {
         "EMAIL_PROVIDER": "postmark",
-        "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
+        "EMAIL_BACKEND": "tenant_apps.outbox.backends.PostmarkEmailBackend",
         "ANYMAIL": {
             "POSTMARK_SERVER_TOKEN": "test-token",
             "POSTMARK_API_URL": postmark_url,

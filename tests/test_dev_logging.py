@@ -75,8 +75,8 @@ def test_the_recovery_job_that_recovered_an_email_says_so_once(
     assert [level_of(line) for line in said] == ["warning"], worker.log()
     assert not lines_about(worker, "outbox recovery in globex")
     # The email it re-enqueued is no periodic job: Celery's own lines for it stay at INFO.
-    wait_until(lambda: lines_about(worker, "Task outbox.send_message["), timeout=30)
-    assert level_of(lines_about(worker, "Task outbox.send_message[")[0]) == "info"
+    wait_until(lambda: lines_about(worker, "Task outbox.send_queued["), timeout=30)
+    assert level_of(lines_about(worker, "Task outbox.send_queued[")[0]) == "info"
 
 
 @pytest.mark.parametrize("level, shown", [(logging.INFO, False), (logging.DEBUG, True)])
@@ -103,7 +103,7 @@ def test_a_routine_line_of_a_periodic_job_is_debug(level, shown):
             __file__,
             1,
             trace.LOG_SUCCESS,
-            ({"name": "outbox.send_message"},),
+            ({"name": "outbox.send_queued"},),
             None,
         )
         assert QuietPeriodicTasks().filter(periodic) is shown
@@ -128,7 +128,7 @@ def test_an_email_the_console_backend_prints_in_the_worker_is_info_not_a_warning
     wait_for_status("acme", message.public_id, OutboxMessage.Status.SENT)
     log = worker.log_path.read_text()
     # From the task's "received" line to its "succeeded" line: the email is printed in between.
-    printed = log[log.index("Task outbox.send_message[") :]
+    printed = log[log.index("Task outbox.send_queued[") :]
     printed = printed[: printed.index("succeeded in")]
     assert "To: ann@example.com" in printed and "Subject: Hello from Acme, Ann" in printed, log
     assert {level_of(line) for line in printed.splitlines() if LEVEL.search(line)} <= {"info"}, printed

@@ -173,7 +173,7 @@ def test_a_worker_exports_its_tasks_and_emails_without_a_tenant(
             }
 
     found = wait_until(exported)
-    send = ("celery_task_duration_seconds_count", (("state", "success"), ("task", "outbox.send_message")))
+    send = ("celery_task_duration_seconds_count", (("state", "success"), ("task", "outbox.send_queued")))
     assert found[send] == 1
     assert found[("outbox_emails_total", (("outcome", "sent"), ("template", "outboxtest/hello")))] == 1
     assert found[("outbox_provider_duration_seconds_count", (("result", "ok"),))] == 1

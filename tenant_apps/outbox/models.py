@@ -47,6 +47,9 @@ class OutboxMessage(models.Model):
     # function, "model": "app_label.model", "pk": ...}; the function is called as call(actor, obj).
     # Emptied once used, so a failed email is renewed at most once.
     renewal = models.JSONField(default=dict, blank=True, editable=False)
+    # Queued as bulk mail (services.is_bulk at the time): sent one row per task at its tenant's pace
+    # (tenant_apps.outbox.pacing), never by the transactional drain (sending.deliver_due).
+    bulk = models.BooleanField(default=False, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     attempts = models.PositiveIntegerField(default=0, help_text="Submissions to the provider so far.")
     last_error = models.TextField(blank=True)

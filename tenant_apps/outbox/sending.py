@@ -1,14 +1,23 @@
-"""Sending one outbox row: claim, submit to the provider, record the result.
+"""Sending outbox rows: claim, submit to the provider, record each row's result.
 
-Contract of ``deliver_message`` (what makes a retry or a second worker harmless):
+Two ways in, one contract. ``deliver_due`` (the transactional drain, ``tasks.send_queued``) claims
+a schema's due transactional rows up to OUTBOX_BATCH_SIZE at a time and submits each batch in one
+provider call where the backend can (``backends.PostmarkEmailBackend.send_batch``), one ``send()``
+per row on one connection where it cannot. ``deliver_message`` does the same for one given row
+(a retry after its backoff, a bulk row at its slot). What makes a retry or a second worker
+harmless, either way:
 
-1. Claim with a conditional UPDATE, ``queued -> sending`` where the attempt is due; a count of 0
-   means another worker has it, it was sent already, or it is not due: do nothing.
+1. Claim with a conditional UPDATE, ``queued -> sending`` where the attempt is due; a row not
+   returned is another worker's, sent already, or not due: do nothing with it.
 2. Submit the already-rendered parts through Django's email API (django-anymail in production),
    with the row's dedup_key and the tenant's schema name attached (see ``build_email``).
-3. Record the result: ``sent`` with the provider's message id; a transient error puts the row back
-   to ``queued`` with a backoff, or ``failed`` once the attempts are spent; a permanent one fails it
-   at once.
+3. Record each row's own result: ``sent`` with the provider's message id; a transient error puts
+   the row back to ``queued`` with a backoff, or ``failed`` once the attempts are spent; a
+   permanent one fails it at once. In a batch, one row refused by the provider (an invalid
+   address) fails alone; a failed call (network, 5xx, 429) is a transient error for each row.
+
+A drain takes at most OUTBOX_DRAIN_MAX_ROWS rows, then enqueues the next drain behind whatever
+else waits on the queue, so one tenant's thousands of emails take turns with other tenants'.
 
 Between 2 and 3 a worker can die after the provider accepted the email. The row then stays in
 ``sending``; ``services.recover_stalled`` re-queues it after OUTBOX_SENDING_TIMEOUT_SECONDS and it
@@ -32,8 +41,11 @@ import random
 import smtplib
 import socket
 import threading
+import time
+from collections import Counter
 from datetime import timedelta
 
+import structlog
 from anymail.exceptions import AnymailError, AnymailRecipientsRefused, AnymailRequestsAPIError
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -43,10 +55,10 @@ from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
 from config.logs import REQUEST_ID_HEADER
-from tenant_apps.outbox import metrics, pacing
+from tenant_apps.outbox import drain_marks, metrics, pacing
 from tenant_apps.outbox.models import OutboxMessage
 from tenant_apps.outbox.sensitive import MissingSecret, scrub
-from tenant_apps.outbox.services import enqueue_send, is_bulk
+from tenant_apps.outbox.services import enqueue_send, request_drain
 from tenants import activity
 from tenants.models import Tenant
 
@@ -110,24 +122,52 @@ def claim(message_id: int) -> OutboxMessage | None:
     One round trip instead of three (status, claim, re-read): about a third of a send's cost.
     """
     now = timezone.now()
-    table = connection.ops.quote_name(OutboxMessage._meta.db_table)
-    quote = connection.ops.quote_name
-    tenants = f"{quote(get_public_schema_name())}.{quote(Tenant._meta.db_table)}"
-    params = [Status.SENDING, now, message_id, Status.QUEUED, now + CLOCK_SKEW]
-    if connection.schema_name == get_public_schema_name():
-        active = ""  # the platform's own emails: no tenant to be active
-    else:
-        active = f"AND EXISTS (SELECT 1 FROM {tenants} WHERE schema_name = %s AND status = %s) "
-        params += [connection.schema_name, Tenant.Status.ACTIVE]
+    active, active_params = _tenant_is_active()
     rows = list(
         OutboxMessage.objects.raw(
-            f"UPDATE {table} SET status = %s, attempts = attempts + 1, updated_at = %s "
+            f"UPDATE {_table()} SET status = %s, attempts = attempts + 1, updated_at = %s "
             f"WHERE id = %s AND status = %s AND next_attempt_at <= %s {active}"
             f"RETURNING *",
-            params,
+            [Status.SENDING, now, message_id, Status.QUEUED, now + CLOCK_SKEW, *active_params],
         )
     )
     return rows[0] if rows else None
+
+
+def claim_due(limit: int) -> list[OutboxMessage]:
+    """``queued -> sending`` for up to ``limit`` due transactional rows of an active tenant, oldest
+    due first, in one statement. SKIP LOCKED: two drains of one schema take disjoint rows. Rows
+    not due yet (a retry's backoff) are left to their own task; bulk rows to theirs (paced)."""
+    now = timezone.now()
+    active, active_params = _tenant_is_active()
+    table = _table()
+    rows = OutboxMessage.objects.raw(
+        f"UPDATE {table} SET status = %s, attempts = attempts + 1, updated_at = %s "
+        f"WHERE id IN (SELECT id FROM {table} WHERE status = %s AND NOT bulk AND next_attempt_at <= %s "
+        f"{active}ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED) "
+        f"RETURNING *",
+        [Status.SENDING, now, Status.QUEUED, now, *active_params, limit],
+    )
+    return sorted(rows, key=lambda row: (row.next_attempt_at, row.id))
+
+
+def _table() -> str:
+    return connection.ops.quote_name(OutboxMessage._meta.db_table)
+
+
+def _tenant_is_active() -> tuple[str, list]:
+    """The claims' condition that the current schema's tenant is active, read in the claiming
+    statement itself (not from tenant-schemas-celery's cached Tenant, which may be seconds old):
+    a tenant suspended or deleted a moment ago gets nothing claimed. Empty in public: the
+    platform's own emails have no tenant to be active."""
+    if connection.schema_name == get_public_schema_name():
+        return "", []
+    quote = connection.ops.quote_name
+    tenants = f"{quote(get_public_schema_name())}.{quote(Tenant._meta.db_table)}"
+    return (
+        f"AND EXISTS (SELECT 1 FROM {tenants} WHERE schema_name = %s AND status = %s) ",
+        [connection.schema_name, Tenant.Status.ACTIVE],
+    )
 
 
 def is_http_backend() -> bool:
@@ -231,17 +271,97 @@ def deliver_message(message_id: int) -> str:
             logger.info("outbox message %s not sent: %s", message_id, refused)
             return "held"
         return "not claimed"
-    email = None
+    [outcome] = submit([message])
+    return outcome
+
+
+def deliver_due() -> dict[str, int]:
+    """The transactional drain of the current schema: claim its due rows in batches of
+    OUTBOX_BATCH_SIZE and submit each batch, until none is left or this drain's share
+    (OUTBOX_DRAIN_MAX_ROWS rows, OUTBOX_DRAIN_MAX_SECONDS) is spent; then the next drain is
+    enqueued behind the other tenants' tasks. Returns how many rows ended how."""
+    schema = connection.schema_name
+    drain_marks.release(schema)  # before the first claim: see drain_marks
+    outcomes: Counter = Counter()
+    started = time.monotonic()
+    while True:
+        messages = claim_due(settings.OUTBOX_BATCH_SIZE)
+        if not messages:
+            if not outcomes and (refused := sending_refused()):
+                logger.info("outbox of %s not sent: %s", schema, refused)
+                outcomes["held"] += 1
+            break
+        outcomes.update(submit(messages))
+        if len(messages) < settings.OUTBOX_BATCH_SIZE:
+            break  # that was the last of them
+        spent = time.monotonic() - started
+        if outcomes.total() >= settings.OUTBOX_DRAIN_MAX_ROWS or spent >= settings.OUTBOX_DRAIN_MAX_SECONDS:
+            request_drain(schema, again=True)
+            break
+    return dict(outcomes)
+
+
+def submit(messages: list[OutboxMessage]) -> list[str]:
+    """Submit claimed rows and record each one's result; their outcomes, in order ("sent",
+    "retry", "failed"). One provider call for the lot where the backend batches."""
+    emails: list = [None] * len(messages)
+    errors: list[BaseException | None] = [None] * len(messages)
+    for index, message in enumerate(messages):
+        try:
+            emails[index] = build_email(message)
+        except Exception as exc:  # a secret gone missing: that row fails, the others go
+            errors[index] = exc
+    ready = [index for index, email in enumerate(emails) if email is not None]
     try:
-        email = build_email(message)
-        email.connection = provider_connection()
+        results = _send_all([emails[index] for index in ready])
+    except Exception as exc:  # the backend itself failed (or the soft time limit hit): all retry
+        results = [exc] * len(ready)
+    for index, error in zip(ready, results, strict=True):
+        errors[index] = error
+    if any(error is not None for error in errors):
+        drop_provider_connection()  # start the next emails on a fresh connection
+    mark_sent(
+        [
+            (message, provider_message_id(email))
+            for message, email, error in zip(messages, emails, errors, strict=True)
+            if error is None
+        ]
+    )
+    outcomes = []
+    for message, email, error in zip(messages, emails, errors, strict=True):
+        if error is None:
+            outcomes.append("sent")
+            continue
+        # The row's own request id on the lines about it (a drain serves many requests' rows).
+        with structlog.contextvars.bound_contextvars(
+            **({"request_id": message.request_id} if message.request_id else {})
+        ):
+            outcomes.append(record_failure(message, error, describe_error(error, email)))
+    return outcomes
+
+
+def _send_all(emails) -> list[BaseException | None]:
+    """Hand ``emails`` to the provider: None for each accepted, else what was raised for it."""
+    backend = provider_connection()
+    if len(emails) > 1 and hasattr(backend, "send_batch"):
         with metrics.provider_call():
-            email.send()
-    except Exception as exc:  # every failure is classified and recorded
-        drop_provider_connection()  # start the next email on a fresh connection
-        return record_failure(message, exc, describe_error(exc, email))
-    mark_sent(message, provider_message_id(email))
-    return "sent"
+            return backend.send_batch(emails)
+    opened = backend.open()  # SMTP: one session for the lot (anymail's is open already)
+    results: list[BaseException | None] = []
+    try:
+        for email in emails:
+            email.connection = backend
+            try:
+                with metrics.provider_call():
+                    email.send()
+            except Exception as exc:  # every failure is classified and recorded
+                results.append(exc)
+            else:
+                results.append(None)
+    finally:
+        if opened:
+            backend.close()
+    return results
 
 
 def deliver_bulk_message(message_id: int, *, reserved: bool = False) -> str:
@@ -264,18 +384,28 @@ def deliver_bulk_message(message_id: int, *, reserved: bool = False) -> str:
     return deliver_message(message_id)
 
 
-def mark_sent(message: OutboxMessage, provider_id: str) -> None:
+def mark_sent(sent: list[tuple[OutboxMessage, str]]) -> None:
+    """``sending -> sent`` with each row's provider message id, in one statement; the secrets go."""
+    if not sent:
+        return
     now = timezone.now()
-    OutboxMessage.objects.filter(id=message.id, status=Status.SENDING).update(
-        status=Status.SENT,
-        provider_message_id=provider_id[:255],
-        sent_at=now,
-        updated_at=now,
-        last_error="",
-        secret_values={},
-    )
-    metrics.count(message.template, "sent")
-    _count_for_tenant(activity.EMAILS_SENT)
+    values = ", ".join(["(%s::bigint, %s)"] * len(sent))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_table()} AS row SET status = %s, provider_message_id = sent.provider_id, "
+            f"sent_at = %s, updated_at = %s, last_error = '', secret_values = '{{}}'::jsonb "
+            f"FROM (VALUES {values}) AS sent (id, provider_id) WHERE row.id = sent.id AND row.status = %s",
+            [
+                Status.SENT,
+                now,
+                now,
+                *(value for message, provider_id in sent for value in (message.id, provider_id[:255])),
+                Status.SENDING,
+            ],
+        )
+    for message, _ in sent:
+        metrics.count(message.template, "sent")
+    _count_for_tenant(activity.EMAILS_SENT, len(sent))
 
 
 def describe_error(exc: BaseException, email) -> str:
@@ -306,7 +436,7 @@ def record_failure(message: OutboxMessage, exc: BaseException, error: str) -> st
             error,
             delay,
         )
-        enqueue_send(message.id, connection.schema_name, bulk=is_bulk(message.template), countdown=delay)
+        enqueue_send(message.id, connection.schema_name, bulk=message.bulk, countdown=delay)
         metrics.count(message.template, "retry")
         return "retry"
     OutboxMessage.objects.filter(id=message.id, status=Status.SENDING).update(
@@ -318,8 +448,8 @@ def record_failure(message: OutboxMessage, exc: BaseException, error: str) -> st
     return "failed"
 
 
-def _count_for_tenant(kind: str) -> None:
-    """Count the email for the busiest-tenants panels; the platform's own emails (the public
+def _count_for_tenant(kind: str, amount: int = 1) -> None:
+    """Count emails for the busiest-tenants panels; the platform's own emails (the public
     schema's outbox) are no tenant's."""
     if connection.schema_name != get_public_schema_name():
-        activity.count(kind, connection.schema_name, at_once=True)
+        activity.count(kind, connection.schema_name, at_once=True, amount=amount)

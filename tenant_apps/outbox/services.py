@@ -7,9 +7,10 @@ The life of a row::
        +-- transient ----+ (attempts < OUTBOX_MAX_ATTEMPTS, after a backoff with jitter)
                          +-- permanent, or transient with no attempts left --> failed
 
-``queue_email`` writes the row in the caller's transaction and enqueues the send task only after
-that transaction commits, so a rolled-back request sends nothing and a committed one always has
-its row. If the broker is down then, the request still succeeds and the row waits, queued, for
+``queue_email`` writes the row in the caller's transaction and enqueues sending only after that
+transaction commits (a drain of the schema for transactional mail, ``request_drain``; a paced
+task of its own for bulk mail), so a rolled-back request sends nothing and a committed one always
+has its row. If the broker is down then, the request still succeeds and the row waits, queued, for
 ``recover_stalled`` (run by beat for every active tenant), which also re-queues rows left in
 ``sending`` by a worker that died. A suspended tenant's rows wait, queued, until it is
 reactivated (``release_queued`` then sends them at once). Sending itself is in
@@ -46,7 +47,7 @@ from django_tenants.utils import get_public_schema_name
 
 from config.celery import app
 from config.logs import current_request_id
-from tenant_apps.outbox import sensitive
+from tenant_apps.outbox import drain_marks, sensitive
 from tenant_apps.outbox.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ logger = logging.getLogger(__name__)
 Status = OutboxMessage.Status
 
 SEND_TASK = "outbox.send_message"
+# The transactional drain: a schema's due rows, claimed and submitted in batches (request_drain).
+SEND_QUEUED_TASK = "outbox.send_queued"
 # Bulk mail: its own task name, so it is routed to its own queue (config/task_routes.py) and paced
 # per tenant (tenant_apps/outbox/pacing.py).
 SEND_BULK_TASK = "outbox.send_bulk_message"
@@ -211,9 +214,10 @@ def _queue(to, template, context, *, from_email, reply_to, secrets=None, renew=N
             body_text=text,
             body_html=html,
             request_id=current_request_id() or "",
+            bulk=is_bulk(template),
             **fields,
         )
-    enqueue_after_commit(message.id, bulk=is_bulk(template))
+    enqueue_after_commit(message.id, bulk=message.bulk)
     queued_now = _queued_now.get()
     if queued_now is not None:
         queued_now.append(message)
@@ -230,9 +234,39 @@ def _renewal(renew) -> dict:
 
 
 def enqueue_after_commit(message_id: int, *, bulk: bool = False) -> None:
+    """Once the caller's transaction commits: a bulk row gets its own paced send task, a
+    transactional one asks for a drain of its schema (``request_drain``)."""
     # The schema is captured now: the transaction may commit after the caller left tenant_context.
     schema = connection.schema_name
-    transaction.on_commit(lambda: enqueue_send(message_id, schema, bulk=bulk))
+    if bulk:
+        transaction.on_commit(lambda: enqueue_send(message_id, schema, bulk=True))
+    else:
+        transaction.on_commit(lambda: request_drain(schema))
+
+
+def request_drain(schema: str, *, again: bool = False) -> bool:
+    """Make sure a drain of ``schema`` (``SEND_QUEUED_TASK``: its due transactional rows, sent in
+    batches) is on its way: enqueue one unless one is pending already (``drain_marks``).
+    ``again``: a drain that stopped at its share enqueues the next one, whatever the mark says.
+
+    Never raises for a broker that is down: the rows stay queued for ``recover_stalled``. Returns
+    whether a drain is on its way."""
+    if not again and not drain_marks.claim(schema):
+        return True  # the pending drain claims after this row's commit (see drain_marks)
+    try:
+        app.send_task(
+            SEND_QUEUED_TASK, headers={"_schema_name": schema}, retry=True, retry_policy=ENQUEUE_RETRY_POLICY
+        )
+    except Exception:  # kombu's OperationalError, redis' ConnectionError, a DNS failure...
+        if not again:
+            drain_marks.release(schema)  # else later rows would count on a drain that never comes
+        logger.warning(
+            "could not enqueue a drain of %s's outbox; its rows stay queued for the recovery job",
+            schema,
+            exc_info=True,
+        )
+        return False
+    return True
 
 
 def enqueue_send(
@@ -288,7 +322,7 @@ def resend(actor, message: OutboxMessage) -> bool:
             status=Status.QUEUED, attempts=0, next_attempt_at=now, last_error="", updated_at=now
         )
         if updated:
-            enqueue_after_commit(message.pk, bulk=is_bulk(message.template))
+            enqueue_after_commit(message.pk, bulk=message.bulk)
     return bool(updated)
 
 
@@ -366,11 +400,11 @@ def release_queued() -> int:
     now = timezone.now()
     due = list(
         OutboxMessage.objects.filter(status=Status.QUEUED, next_attempt_at__lte=now).values_list(
-            "id", "template"
+            "id", "bulk"
         )[:10000]
     )
-    for message_id, template in due:
-        enqueue_after_commit(message_id, bulk=is_bulk(template))
+    for message_id, bulk in due:
+        enqueue_after_commit(message_id, bulk=bulk)
     if due:
         logger.info("outbox of %s: %d queued message(s) released", connection.schema_name, len(due))
     return len(due)
@@ -398,18 +432,18 @@ def recover_stalled() -> dict[str, int]:
     with transaction.atomic():
         late = dict(
             OutboxMessage.objects.filter(status=Status.QUEUED, next_attempt_at__lt=queued_cutoff).values_list(
-                "id", "template"
+                "id", "bulk"
             )[:1000]
         )
         if late:
             OutboxMessage.objects.filter(id__in=list(late), status=Status.QUEUED).update(next_attempt_at=now)
         stuck = dict(
             OutboxMessage.objects.filter(status=Status.SENDING, updated_at__lt=sending_cutoff).values_list(
-                "id", "template"
+                "id", "bulk"
             )[:1000]
         )
         requeued = {}
-        for message_id, template in stuck.items():
+        for message_id, bulk in stuck.items():
             # Conditional: a worker that was only slow may have written its result meanwhile.
             still_stuck = OutboxMessage.objects.filter(
                 id=message_id, status=Status.SENDING, updated_at__lt=sending_cutoff
@@ -428,9 +462,9 @@ def recover_stalled() -> dict[str, int]:
                 updated_at=now,
                 last_error="re-queued: the worker was lost while sending",
             ):
-                requeued[message_id] = template
-        for message_id, template in {**late, **requeued}.items():
-            enqueue_after_commit(message_id, bulk=is_bulk(template))
+                requeued[message_id] = bulk
+        for message_id, bulk in {**late, **requeued}.items():
+            enqueue_after_commit(message_id, bulk=bulk)
     if late or requeued:
         logger.warning(
             "outbox recovery in %s: %d late queued, %d stuck sending re-queued",

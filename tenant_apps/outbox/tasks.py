@@ -1,15 +1,37 @@
 """Celery tasks of the outbox. Each takes ids, re-reads rows, and runs in the schema of the tenant
 that enqueued it (config/celery.py: tenant-schemas-celery)."""
 
+from tenant_schemas_celery.app import get_schema_name_from_task
+
 from config.celery import app
-from tenant_apps.outbox import sending, services
+from tenant_apps.outbox import drain_marks, sending, services
 from tenants.fanout import for_each_active_tenant
 
 
 @app.task(name=services.SEND_TASK, acks_late=True, ignore_result=True)
 def send_message(message_id: int) -> str:
-    """Send one outbox row. Safe to run twice: the claim lets only one run submit it."""
+    """Send one outbox row (a retry after its backoff; transactional rows are otherwise sent by
+    ``send_queued``). Safe to run twice: the claim lets only one run submit it."""
     return sending.deliver_message(message_id)
+
+
+class DrainTask(app.Task):
+    """A drain that fails, even before its body (its schema switch or hold check on a dead
+    connection), deletes its schema's mark: else the emails committed next would count on it
+    until the mark expires."""
+
+    abstract = True
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        if schema := get_schema_name_from_task(self, kwargs):
+            drain_marks.release(schema)
+
+
+@app.task(base=DrainTask, name=services.SEND_QUEUED_TASK, acks_late=True, ignore_result=True)
+def send_queued() -> dict:
+    """Drain the schema's due transactional rows, in batches (``sending.deliver_due``). Safe to
+    run twice at once: the claims take disjoint rows."""
+    return sending.deliver_due()
 
 
 @app.task(name=services.SEND_BULK_TASK, acks_late=True, ignore_result=True)

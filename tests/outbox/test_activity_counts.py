@@ -29,7 +29,7 @@ def queue_hello(tenant, to="ann@example.com"):
 def test_the_worker_counts_sent_and_failed_emails_per_tenant(
     fresh_counts, outbox, outbox_worker, tenant, other_tenant
 ):
-    outbox.script("ok", "ok", "ok", 422)
+    outbox.refuse("not-a-mailbox@example.com")
     sent = [queue_hello(tenant), queue_hello(tenant), queue_hello(other_tenant)]
     for message, schema in zip(sent, ["acme", "acme", "globex"], strict=True):
         wait_for_status(schema, message.public_id, Status.SENT)

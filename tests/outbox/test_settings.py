@@ -29,7 +29,7 @@ def load_settings(monkeypatch, **env) -> dict:
 @pytest.mark.parametrize(
     "provider, key, backend",
     [
-        ("postmark", "POSTMARK_SERVER_TOKEN", "anymail.backends.postmark.EmailBackend"),
+        ("postmark", "POSTMARK_SERVER_TOKEN", "tenant_apps.outbox.backends.PostmarkEmailBackend"),
         ("sendgrid", "SENDGRID_API_KEY", "anymail.backends.sendgrid.EmailBackend"),
         ("mailgun", "MAILGUN_API_KEY", "anymail.backends.mailgun.EmailBackend"),
         ("brevo", "BREVO_API_KEY", "anymail.backends.brevo.EmailBackend"),
