@@ -4,6 +4,7 @@ app's endpoint on the compose service, and the plain-HTTP site passes the verifi
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,7 +12,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from django.conf import settings
 from django.test import Client
+from django.urls import resolve
 
 from tenants import domains
 from tenants.domain_verification import TLS_ASK_PATH
@@ -81,6 +84,18 @@ def test_plain_http_passes_the_verification_token_path_to_the_app(adapted):
     text = json.dumps(http)
     assert json.dumps(domains.WELL_KNOWN_PREFIX + "*") in text
     assert '"dial": "web:8000"' in text
+
+
+@needs_caddy
+def test_every_way_to_web_asks_its_readiness_page_on_the_root_domain(adapted):
+    text = json.dumps(adapted)
+    proxies = re.findall(r'\{"handler": "reverse_proxy".*?"upstreams": \[\{"dial": "web:8000"\}\]\}', text)
+    assert len(proxies) == 3, "the wildcard site, the on-demand site and the verification tokens"
+    for proxy in map(json.loads, proxies):
+        active = proxy["health_checks"]["active"]
+        assert resolve(active["uri"], urlconf=settings.PUBLIC_SCHEMA_URLCONF).url_name == "ready"
+        assert active["headers"] == {"Host": ["example.com"]}  # BASE_DOMAIN: where /-/ready/ is served
+        assert proxy["headers"]["request"]["set"]["Host"] == ["{http.request.host}"]
 
 
 @pytest.mark.django_db

@@ -190,14 +190,23 @@ def test_app_services_reach_their_backing_services_by_compose_service_name():
     assert environment["EMAIL_HOST"] in compose["services"]
 
 
-def test_web_healthcheck_asks_the_root_domain_for_its_readiness_page():
+def test_web_healthcheck_asks_the_root_domain_for_its_liveness_page():
     web = load_compose()["services"]["web"]
     check = " ".join(web["healthcheck"]["test"])
     url = re.search(r"https?://[^'\" ]+", check).group()
     host = re.search(r"['\"]Host['\"]\s*:\s*['\"]([^'\"]+)['\"]", check).group(1)
-    assert host == web["environment"]["BASE_DOMAIN"], "the readiness page is served on the root domain"
+    assert host == web["environment"]["BASE_DOMAIN"]
     assert urlsplit(url).port == 8000
-    assert resolve(urlsplit(url).path, urlconf=settings.PUBLIC_SCHEMA_URLCONF).url_name == "ready"
+    assert resolve(urlsplit(url).path, urlconf=settings.PUBLIC_SCHEMA_URLCONF).url_name == "health"
+
+
+def test_the_proxy_runs_the_production_caddyfile_in_front_of_a_live_web():
+    # Its readiness half: the Caddyfile's active health check (tests/test_caddyfile.py).
+    services = load_compose()["services"]
+    proxy = services["proxy"]
+    assert "./platform/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    assert proxy["environment"]["BASE_DOMAIN"] == services["web"]["environment"]["BASE_DOMAIN"]
+    assert proxy["depends_on"]["web"] == {"condition": "service_healthy"}
 
 
 def test_migrations_run_once_in_their_own_service_before_every_process_that_uses_the_schemas():
