@@ -40,7 +40,6 @@ machine's other users keep their share. Measures and prints; never passes or fai
 
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -54,7 +53,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.serving import _UNITS, free_port, production_env, wait_ready  # noqa: E402
+from bench.serving import free_port, production_env, run_wrk, wait_ready  # noqa: E402
 
 SLUG = "scale-{:05d}"
 PAGE = "/accounts/sign-in/"
@@ -405,23 +404,8 @@ def gunicorn(env: dict, workers: int):
 
 
 def wrk(port: int, hosts_file: Path, script: Path, seconds: int, connections: int) -> dict:
-    command = [
-        "wrk", "--threads", "1", "--connections", str(connections), "--duration", f"{seconds}s", "--latency",
-        "--script", str(script), f"http://127.0.0.1:{port}{PAGE}",
-    ]  # fmt: skip
     env = {**os.environ, "BENCH_HOSTS": str(hosts_file), "BENCH_PATH": PAGE}
-    output = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
-    latency = {
-        pct: float(value) * _UNITS[unit]
-        for pct, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
-    }
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "p50": latency["50"],
-        "p99": latency["99"],
-        "errors": int(non_2xx.group(1)) if non_2xx else 0,
-    }
+    return run_wrk(["--script", str(script)], port, PAGE, seconds, connections, env=env)
 
 
 def serve(n: int, env: dict, workdir: Path, args) -> dict[str, dict]:

@@ -125,11 +125,24 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def wrk(port: int, host: str, path: str, seconds: int, connections: int) -> dict:
+    return run_wrk(
+        ["--header", f"Host: {host}", "--header", "X-Forwarded-Proto: https"],
+        port,
+        path,
+        seconds,
+        connections,
+    )
+
+
+def run_wrk(options: list[str], port: int, path: str, seconds: int, connections: int, env=None) -> dict:
+    """``wrk`` (1 thread) with ``options`` against 127.0.0.1:port/path: requests per second, p50
+    and p99 in seconds, and the count of answers that were neither 2xx nor 3xx. bench/scale.py
+    runs it with a Lua script of its own."""
     command = [
         "wrk", "--threads", "1", "--connections", str(connections), "--duration", f"{seconds}s", "--latency",
-        "--header", f"Host: {host}", "--header", "X-Forwarded-Proto: https", f"http://127.0.0.1:{port}{path}",
+        *options, f"http://127.0.0.1:{port}{path}",
     ]  # fmt: skip
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    output = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
     latency = {
         pct: float(value) * _UNITS[unit]
         for pct, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
