@@ -16,7 +16,7 @@ EMAILS = Counter(
 )
 PROVIDER_SECONDS = Histogram(
     "outbox_provider_duration_seconds",
-    "Time the email provider took to accept or refuse one email.",
+    "Time the email provider took to answer one call: one email, or a batch of them.",
     ["result"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
@@ -28,7 +28,8 @@ def count(template: str, outcome: str) -> None:
 
 @contextmanager
 def provider_call():
-    """Times the block as one call to the provider: ``ok``, or ``error`` when it raises."""
+    """Times the block as one call to the provider (one email or a batch): ``ok``, or ``error``
+    when it raises."""
     started = time.perf_counter()
     result = "error"
     try:
