@@ -1,10 +1,11 @@
 """Scale: routing, migrations and catalog size as the number of tenants grows (issue 11).
 
     nice -n 10 uv run python bench/scale.py [--tenants 10,1000,10000] [--serve-at 10,10000]
-        [--migrate-at 1000,10000] [--migrate-cap 300] [--seconds 10] [--rounds 2] [--keep]
+        [--migrate-at 1000,10000] [--migrate-cap 300] [--seconds 10] [--rounds 2] [--keep] [--reuse]
 
 Works in a scratch database of its own, ``<DATABASE_URL's name>_scale`` on the same server
-(created, migrated, and dropped at the end unless --keep), under bench/settings_scale.py
+(created, migrated, and dropped at the end unless --keep; --reuse starts from what a --keep run
+left, so a 10,000-tenant step is built once), under bench/settings_scale.py
 (production settings plus a bench-only tenant app for the migration timings). Grows one set of
 tenants through the --tenants steps, and at each step prints:
 
@@ -120,6 +121,9 @@ def parse_args():
     parser.add_argument("--rounds", type=int, default=2, help="serving rounds (the median is kept)")
     parser.add_argument("--sample", type=int, default=100, help="hosts requested in process per pass")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--reuse", action="store_true", help="start from the scratch database a --keep run left (its tenants)"
+    )
     args = parser.parse_args()
     if args.serve_at is None:
         args.serve_at = sorted({args.tenants[0], args.tenants[-1]})
@@ -547,8 +551,9 @@ def main():
     os.environ.update(env)
     sys.path.insert(0, str(workdir))
     say(f"scratch database {dbname}, cache prefix {prefix}, files in {workdir}")
-    psql(maintenance, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-    psql(maintenance, f'CREATE DATABASE "{dbname}"')
+    if not args.reuse:
+        psql(maintenance, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        psql(maintenance, f'CREATE DATABASE "{dbname}"')
 
     import django
 
@@ -562,17 +567,21 @@ def main():
 
     report = {"build": {}, "catalog": {}, "trips": {}, "cpu": {}, "serve": {}, "migrate": {}}
     try:
+        built = 0
+        if args.reuse:  # before anything migrates: the bench app's files must match the schemas
+            built = reused_tenants(migrations)
+            say(f"reusing {dbname}: {built} tenants, the bench app at {migrations.names[-1]}")
         started = time.perf_counter()
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
         image, _ = pool.ensure_template_image()
         say(f"platform migrated and template image built in {time.perf_counter() - started:.1f} s")
-        report["catalog"][0] = catalog()
+        if not args.reuse:
+            report["catalog"][0] = catalog()
         has_migrate_tenants = "migrate_tenants" in get_commands()
-        built = 0
         for n in args.tenants:
             say(f"step: {n} tenants")
             report["build"][n] = build_tenants(built, n, image.sql, args.build_connections)
-            built = n
+            built = max(built, n)
             report["catalog"][n] = catalog()
             if n in args.serve_at:
                 say(f"  warming the shared host cache for {n} hosts")
@@ -600,6 +609,23 @@ def main():
         say("cleaned up" + (f" (kept {dbname})" if args.keep else ""))
         # What was measured before a failure is printed too.
         print_report(report, args, "migrate_tenants" in get_commands())
+
+
+def reused_tenants(migrations: "Migrations") -> int:
+    """A --reuse run: how many bench tenants the kept database has, and the bench app's
+    migrations written again up to the last one its first tenant recorded (the same names
+    and fields as the run that applied them), so its schemas are up to date with this run."""
+    from django.db import connection
+
+    from tenants.models import Tenant
+
+    first = SLUG.format(0).replace("-", "_")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT name FROM {first}.django_migrations WHERE app = 'scale_app' ORDER BY name")
+        recorded = [name for (name,) in cursor.fetchall()]
+    while recorded and migrations.names[-1] != recorded[-1]:
+        migrations.add_field()
+    return Tenant.objects.filter(slug__startswith=SLUG.split("{")[0]).count()
 
 
 def forget_keys(prefix: str) -> None:
