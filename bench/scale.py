@@ -21,7 +21,10 @@ tenants through the --tenants steps, and at each step prints:
   sees, the database round trips psycopg sends (with search_path and health checks), and the
   Redis round trips and commands.
 - at the --serve-at steps, **serving**: the same page under gunicorn (platform/gunicorn.conf.py,
-  --workers gthread workers) loaded by ``wrk`` (1 thread, --connections connections), each request
+  --workers gthread workers, one by default: a gthread worker keeps every keep-alive connection
+  it accepts, and of two workers one often takes all of wrk's connections when a run starts, so
+  consecutive runs of one unchanged server measured 920 and 370 requests per second: two workers
+  measure that accept race, not routing) loaded by ``wrk`` (1 thread, --connections connections), each request
   to a host drawn at random from all the step's tenants, then from the first 10 only, and the
   fixed-schema baseline: the same server with the tenant middleware replaced by one that serves
   one tenant for every host without a lookup (bench/scale_app/fixed.py). Redis holds every host's
@@ -115,7 +118,9 @@ def parse_args():
         "--processes", type=int, default=2, help="migrate_tenants --processes, and django-tenants'"
     )
     parser.add_argument("--build-connections", type=int, default=2, help="parallel schema replays")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (gthread, 4 threads)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="gunicorn workers (gthread, 4 threads); see the docstring"
+    )
     parser.add_argument("--seconds", type=int, default=10, help="wrk load per measurement")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--rounds", type=int, default=2, help="serving rounds (the median is kept)")
