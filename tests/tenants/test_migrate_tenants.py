@@ -147,6 +147,23 @@ def test_nothing_to_do_exits_at_once_with_the_same_few_queries_for_3_or_12_tenan
     assert not MigrationRun.objects.exists()  # no work, no run recorded
 
 
+def test_the_states_read_over_several_connections_are_the_states_read_over_one(make_tenants, monkeypatch):
+    make_tenants(3)
+    with connection.cursor() as cursor:  # one schema's record unlike the others', to tell them apart
+        cursor.execute("INSERT INTO miga.django_migrations (app, name, applied) VALUES ('x', 'y', now())")
+    schemas = sorted(Tenant.objects.values_list("schema_name", flat=True))
+    monkeypatch.setattr(migrating, "STATE_CHUNK", 2)  # several statements, so several connections
+
+    one = migrating.schema_states(schemas, connections=1)
+    several = migrating.schema_states(schemas, connections=3)
+
+    assert several == one
+    assert set(one) == set(schemas) - {"public"}
+    assert one["miga"] != one["migb"] == one["migc"]
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM miga.django_migrations WHERE app = 'x'")
+
+
 # --- One AddField ---------------------------------------------------------------------------------
 
 
