@@ -658,7 +658,7 @@ def print_report(report: dict, args, has_migrate_tenants: bool) -> None:
         warm = f"{row['warm_s']:.1f}" if "warm_s" in row else "-"
         print(f"{n:>8}{row['made']:>7}{row['schemas_s']:>11.1f}{row['rows_s']:>9.2f}{per:>11.1f}{warm:>14}")
 
-    base = report["catalog"][0]
+    base = report["catalog"].get(0)  # none in a --reuse run: no per-tenant figures then
     print("\nCatalog and database size (per tenant: above the platform with no tenant):")
     print(
         f"{'tenants':>8}{'pg_class':>10}{'pg_attr':>10}{'catalog MB':>12}{'database MB':>13}"
@@ -667,7 +667,7 @@ def print_report(report: dict, args, has_migrate_tenants: bool) -> None:
     for n, row in report["catalog"].items():
 
         def per(key, row=row, n=n):
-            return (row[key] - base[key]) / n if n else 0
+            return (row[key] - base[key]) / n if n and base else float("nan")
 
         print(
             f"{n:>8}{row['pg_class']:>10}{row['pg_attribute']:>10}{row['catalog_bytes'] / 2**20:>12.1f}"
